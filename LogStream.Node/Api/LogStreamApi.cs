@@ -1,0 +1,11 @@
+namespace LogStream.Node.Api;
+
+public static class LogStreamApi
+{
+    /// <summary>Maps every public route of the node.</summary>
+    public static IEndpointRouteBuilder MapLogStreamApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapClusterApi();
+        return endpoints;
+    }
+}

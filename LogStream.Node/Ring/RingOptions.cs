@@ -1,0 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LogStream.Node.Ring;
+
+/// <summary>Placement settings. Section <c>LogStream:Ring</c>. Every node of a cluster must use the same values.</summary>
+public sealed class RingOptions
+{
+    public const string SectionName = "LogStream:Ring";
+
+    /// <summary>Tokens per member. More tokens, smoother balance; 256 keeps three nodes within a few percent.</summary>
+    [Range(1, 4096, ErrorMessage = "LogStream:Ring:VirtualNodes must be between 1 and 4096.")]
+    public int VirtualNodes { get; set; } = 256;
+
+    /// <summary>Copies of every partition (RF). Default 3.</summary>
+    [Range(1, 9, ErrorMessage = "LogStream:Ring:ReplicationFactor must be between 1 and 9.")]
+    public int ReplicationFactor { get; set; } = 3;
+}
