@@ -1,0 +1,52 @@
+namespace LogStream.AppHost;
+
+/// <summary>The storage nodes and the dashboard as Aspire resources.</summary>
+public static class LogStreamResources
+{
+    /// <summary>
+    /// node-0 … node-N-1: named project resources (not WithReplicas) because a storage node needs a stable id,
+    /// its own port and its own data directory.
+    /// </summary>
+    public static IReadOnlyList<IResourceBuilder<ProjectResource>> AddStorageNodes(
+        this IDistributedApplicationBuilder builder,
+        IResourceBuilder<IResourceWithConnectionString> redis,
+        AppHostSettings settings)
+    {
+        var nodes = new List<IResourceBuilder<ProjectResource>>();
+        for (var i = 0; i < settings.NodeCount; i++)
+        {
+            var nodeId = $"node-{i}";
+            var dataDirectory = Path.Combine(settings.DataRoot, nodeId);
+            var node = builder.AddProject<Projects.LogStream_Node>(nodeId, options => options.ExcludeKestrelEndpoints = true)
+                .WithHttpEndpoint(port: settings.NodePort(i), name: "http", isProxied: false)
+                .WithEnvironment("LogStream__NodeId", nodeId)
+                .WithEnvironment("LogStream__DataDirectory", dataDirectory)
+                .WithEnvironment("LogStream__Chaos__Enabled", settings.Chaos ? "true" : "false")
+                .WithReference(redis)
+                .WithHttpHealthCheck("/health");
+            var publicEndpoint = node.GetEndpoint("http");
+            // The node names its listeners through Kestrel configuration; point "Public" at Aspire's endpoint.
+            node.WithEnvironment("Kestrel__Endpoints__Public__Url",
+                ReferenceExpression.Create($"http://localhost:{publicEndpoint.Property(EndpointProperty.TargetPort)}"));
+            nodes.Add(node);
+        }
+        return nodes;
+    }
+
+    /// <summary>The Razor Pages dashboard; it reaches the nodes through service discovery.</summary>
+    public static IResourceBuilder<ProjectResource> AddDashboard(
+        this IDistributedApplicationBuilder builder,
+        IReadOnlyList<IResourceBuilder<ProjectResource>> nodes,
+        AppHostSettings settings)
+    {
+        var web = builder.AddProject<Projects.LogStream_Web>("web")
+            .WithHttpEndpoint(port: settings.WebPort, name: "http", isProxied: false)
+            .WithHttpHealthCheck("/health")
+            .WithExternalHttpEndpoints();
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            web.WithReference(nodes[i]).WithEnvironment($"LogStream__Seeds__{i}", $"http://{nodes[i].Resource.Name}");
+        }
+        return web;
+    }
+}
