@@ -1,7 +1,8 @@
 using LogStream.Node;
 using LogStream.Node.Api;
 
-var builder = WebApplication.CreateBuilder(args);
+// Configuration and content come from the install directory, wherever the node is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddServiceDefaults();
 builder.AddLogStreamNode();
