@@ -12,7 +12,7 @@ internal static class ChartScenarios
     public const string Namespace = "logstream";
 
     public static readonly string[] Defaults = [];
-    public static readonly string[] ExternalRedis = ["--set", "redis.enabled=false", "--set-string", "redis.external.connectionString=redis.example.internal:6380,password=ext-redis-pass-4711,ssl=true"];
+    public static readonly string[] ExternalRedis = ["--set", "redis.enabled=false", "--set-string", "redis.external.connectionString=redis.example.internal:6380\\,password=ext-redis-pass-4711\\,ssl=true"];
     public static readonly string[] ExternalRedisExistingSecret = ["--set", "redis.enabled=false", "--set", "redis.external.existingSecret=shared-redis", "--set", "redis.external.existingSecretKey=conn"];
     public static readonly string[] FiveReplicas = ["--set", "replicas=5"];
     public static readonly string[] FiveReplicasRf5 = ["--set", "replicas=5", "--set", "ring.replicationFactor=5"];
