@@ -57,7 +57,6 @@ internal static class InClusterConnection
             TokenProvider = new TokenFileAuth(tokenPath),
             SslCaCerts = LoadCaCertificates(caPath),
             Namespace = ReadNamespaceFile(options.ServiceAccountPath),
-            HttpClientTimeout = options.Timeout,
         };
     }
 

@@ -105,6 +105,11 @@ public sealed partial class KubernetesZoneResolver(
             LogNoZoneLabel(nodeName, ZoneLabel, LegacyZoneLabel);
             return null;
         }
+        catch (Exception) when (timeout.IsCancellationRequested)
+        {
+            // Whatever the client threw once the deadline passed (cancellation, a torn connection) means "too slow".
+            LogLookupTimedOut(settings.Timeout, resource);
+        }
         catch (HttpOperationException ex) when (ex.Response?.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
             var status = ex.Response.StatusCode;
@@ -116,10 +121,6 @@ public sealed partial class KubernetesZoneResolver(
         catch (HttpOperationException ex)
         {
             LogLookupFailed(ex, resource, $"HTTP {(int?)ex.Response?.StatusCode}: {ApiMessage(ex)}");
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            LogLookupTimedOut(settings.Timeout, resource);
         }
         catch (Exception ex)
         {
