@@ -194,4 +194,16 @@ public sealed class ChartAlternativesTests
         Assert.Equal("registry.example/logstream-node:2.3.4", chart.NodeContainer.Str("image"));
         Assert.Equal("registry.example/logstream-web:2.3.4-rc.1", Container(chart.Single("Deployment", "logstream-web"), "web").Str("image"));
     }
+
+    [SkippableFact]
+    public void ScrapeAnnotationsCanBeTurnedOffAndOwnPodAnnotationsKept()
+    {
+        var off = ChartScenarios.Render("--set", "metrics.podAnnotations=false");
+        Assert.Null(off.NodeStatefulSet.At("spec/template/metadata/annotations"));
+
+        var merged = ChartScenarios.Render("--set", "podAnnotations.team=logs");
+        var annotations = merged.NodeStatefulSet.Obj("spec/template/metadata/annotations");
+        Assert.Equal("logs", annotations["team"]!.ToString());
+        Assert.Equal("true", annotations["prometheus.io/scrape"]!.ToString());
+    }
 }
