@@ -30,7 +30,7 @@ public sealed partial class KubernetesZoneResolver(
     // Same rule as NodeOptions.Zone (a Kubernetes label value always satisfies it).
     private static readonly Regex ValidZone = new("^[A-Za-z0-9][A-Za-z0-9-_.]{0,62}$", RegexOptions.CultureInvariant);
 
-    private Task<string?>? _lookup;
+    private Lazy<Task<string?>>? _lookup;
 
     public ValueTask<string?> ResolveZoneAsync(CancellationToken cancellationToken)
     {
@@ -43,8 +43,8 @@ public sealed partial class KubernetesZoneResolver(
 
         // One lookup per process, bounded by its own timeout: a caller that gives up early (the membership
         // agent bounds each tick) awaits the same lookup again on its next try instead of starting another.
-        var lookup = LazyInitializer.EnsureInitialized(ref _lookup, LookUpAsync);
-        return new ValueTask<string?>(lookup.WaitAsync(cancellationToken));
+        var lookup = LazyInitializer.EnsureInitialized(ref _lookup, () => new Lazy<Task<string?>>(LookUpAsync));
+        return new ValueTask<string?>(lookup.Value.WaitAsync(cancellationToken));
     }
 
     private async Task<string?> LookUpAsync()
