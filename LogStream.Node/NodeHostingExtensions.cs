@@ -56,6 +56,7 @@ public static class NodeHostingExtensions
         var services = builder.Services;
         services.AddSingleton<MembershipView>();
         services.AddSingleton<MembershipMetrics>();
+        services.AddKubernetesZone();
         services.TryAddSingleton<IZoneResolver, ConfiguredZoneResolver>();
         services.AddSingleton<IMembershipStore>(sp => new RedisMembershipStore(
             () => sp.GetRequiredService<IConnectionMultiplexer>(),
