@@ -59,6 +59,13 @@ public sealed partial class MembershipAgent(
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            // The zone lookup (a Kubernetes API call in a pod) has its own timeout; it must not eat the store's.
+            if (!_zoneResolved)
+            {
+                _zone = await zoneResolver.ResolveZoneAsync(cancellationToken);
+                _zoneResolved = true;
+            }
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.StoreTimeout);
             await WriteOwnRowAsync(timeout.Token);
@@ -97,12 +104,6 @@ public sealed partial class MembershipAgent(
 
     private async Task WriteOwnRowAsync(CancellationToken cancellationToken)
     {
-        if (!_zoneResolved)
-        {
-            _zone = await zoneResolver.ResolveZoneAsync(cancellationToken);
-            _zoneResolved = true;
-        }
-
         var now = timeProvider.GetUtcNow();
         if (_own is null)
         {

@@ -13,7 +13,7 @@ internal static class RepositoryPaths
 
     public static string NodeProject => Path.Combine(Root, "LogStream.Node", "LogStream.Node.csproj");
 
-    public static string WebContainerProps => Path.Combine(Root, "deploy", "container", "LogStream.Web.container.props");
+    public static string WebProject => Path.Combine(Root, "LogStream.Web", "LogStream.Web.csproj");
 
     private static string FindRoot()
     {

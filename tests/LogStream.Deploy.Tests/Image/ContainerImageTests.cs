@@ -54,33 +54,14 @@ public sealed class ContainerImageTests
     }
 
     [Fact]
-    public void WebImagePropsGiveAChiseledNonRootImageOnPort5200()
+    public void WebImageIsChiseledNonRootOnPort5200()
     {
-        // LogStream.Web imports deploy/container/LogStream.Web.container.props; a stand-in project does the same here.
-        var dir = Directory.CreateTempSubdirectory("logstream-web-props-");
-        try
-        {
-            var project = Path.Combine(dir.FullName, "LogStream.Web.csproj");
-            File.WriteAllText(project, $"""
-                <Project Sdk="Microsoft.NET.Sdk.Web">
-                  <PropertyGroup>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <InvariantGlobalization>true</InvariantGlobalization>
-                  </PropertyGroup>
-                  <Import Project="{RepositoryPaths.WebContainerProps}" />
-                </Project>
-                """);
-            var config = ComputeContainerConfig(project, restore: true);
-            Assert.Equal("mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", config.Str("Properties/ContainerBaseImage"));
-            Assert.Equal("logstream-web", config.Str("Properties/ContainerRepository"));
-            Assert.Equal("1654", config.Str("Properties/ContainerUser"));
-            Assert.Equal("1.0.0;latest", config.Str("Properties/ContainerImageTags"));
-            Assert.Equal([("5200", "tcp")], Items(config, "ContainerPort"));
-            Assert.Contains(("ASPNETCORE_HTTP_PORTS", "5200"), Items(config, "ContainerEnvironmentVariables"));
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
+        var config = ComputeContainerConfig(RepositoryPaths.WebProject);
+        Assert.Equal("mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", config.Str("Properties/ContainerBaseImage"));
+        Assert.Equal("logstream-web", config.Str("Properties/ContainerRepository"));
+        Assert.Equal("1654", config.Str("Properties/ContainerUser"));
+        Assert.Equal("1.0.0;latest", config.Str("Properties/ContainerImageTags"));
+        Assert.Equal([("5200", "tcp")], Items(config, "ContainerPort"));
+        Assert.Contains(("ASPNETCORE_HTTP_PORTS", "5200"), Items(config, "ContainerEnvironmentVariables"));
     }
 }
