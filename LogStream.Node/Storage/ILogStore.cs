@@ -19,7 +19,8 @@ public interface ILogStore
     ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Matching records, newest first (timestamp descending, then id descending, ordinal), at most
+    /// Matching records, newest first (timestamp descending, then id descending, then partition descending, both
+    /// ordinal: a total order, so replicas and repeated queries agree), at most
     /// <see cref="LogQuery.Limit"/>. Streams: memory stays bounded by one block plus per-segment candidate positions.
     /// Records appended but not yet durable may be seen.
     /// </summary>

@@ -7,9 +7,9 @@ namespace LogStream.Node.Storage;
 /// </summary>
 internal static class NewestFirstMerge
 {
-    private readonly record struct Key(long Ticks, bool Unopened, string? Id);
+    private readonly record struct Key(long Ticks, bool Unopened, string? Id, string Partition);
 
-    /// <summary>Orders keys so that the queue's minimum is the newest: ticks descending, unopened first, id descending.</summary>
+    /// <summary>Orders keys so that the queue's minimum is the newest: ticks descending, unopened first, id descending, partition descending.</summary>
     private sealed class NewestFirst : IComparer<Key>
     {
         public static readonly NewestFirst Instance = new();
@@ -20,7 +20,8 @@ internal static class NewestFirstMerge
                 return y.Ticks.CompareTo(x.Ticks);
             if (x.Unopened != y.Unopened)
                 return x.Unopened ? -1 : 1;
-            return string.CompareOrdinal(y.Id, x.Id);
+            var byId = string.CompareOrdinal(y.Id, x.Id);
+            return byId != 0 ? byId : string.CompareOrdinal(y.Partition, x.Partition);
         }
     }
 
@@ -35,7 +36,7 @@ internal static class NewestFirstMerge
     {
         var queue = new PriorityQueue<Source, Key>(segments.Count, NewestFirst.Instance);
         foreach (var (segment, count, maxTicks) in segments)
-            queue.Enqueue(new Source(segment, count), new Key(maxTicks, true, null));
+            queue.Enqueue(new Source(segment, count), new Key(maxTicks, true, null, segment.Header.Partition));
         try
         {
             while (queue.TryDequeue(out var source, out _))
@@ -46,7 +47,7 @@ internal static class NewestFirstMerge
                         ? log.Descending(filter, corruption, source.Count)
                         : source.Segment.Descending(filter, corruption)).GetEnumerator();
                     if (source.Enumerator.MoveNext())
-                        queue.Enqueue(source, new Key(source.Enumerator.Current.Ticks, false, source.Enumerator.Current.Id));
+                        queue.Enqueue(source, new Key(source.Enumerator.Current.Ticks, false, source.Enumerator.Current.Id, source.Segment.Header.Partition));
                     else
                         source.Enumerator.Dispose();
                     continue;
@@ -54,7 +55,7 @@ internal static class NewestFirstMerge
 
                 yield return source.Enumerator.Current;
                 if (source.Enumerator.MoveNext())
-                    queue.Enqueue(source, new Key(source.Enumerator.Current.Ticks, false, source.Enumerator.Current.Id));
+                    queue.Enqueue(source, new Key(source.Enumerator.Current.Ticks, false, source.Enumerator.Current.Id, source.Segment.Header.Partition));
                 else
                     source.Enumerator.Dispose();
             }

@@ -22,7 +22,7 @@ public static class StorageHostingExtensions
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<StorageMetrics>();
         services.TryAddSingleton(sp => new SegmentLogStore(
-            Path.Combine(sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory, SegmentsFolder),
+            Path.Combine(DataDirectory(sp.GetRequiredService<IOptions<NodeOptions>>().Value), SegmentsFolder),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<StorageMetrics>(),
@@ -35,4 +35,10 @@ public static class StorageHostingExtensions
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         return builder;
     }
+
+    private static string DataDirectory(NodeOptions node) =>
+        string.IsNullOrWhiteSpace(node.DataDirectory)
+            ? throw new OptionsValidationException(nameof(NodeOptions.DataDirectory), typeof(NodeOptions),
+                ["LogStream:DataDirectory is required (e.g. --LogStream:DataDirectory=/var/lib/logstream)."])
+            : node.DataDirectory;
 }
