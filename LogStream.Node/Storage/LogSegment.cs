@@ -149,7 +149,8 @@ internal sealed class LogSegment : Segment
     }
 
     /// <summary>Writes framed records at the end of the file and indexes them. Caller holds the bucket's gate.</summary>
-    public void Append(ReadOnlySpan<byte> frames, ReadOnlySpan<PendingFrame> pending)
+    /// <param name="offsetBase">Subtracted from each <see cref="PendingFrame.FrameOffset"/> (frames sliced from a bigger buffer).</param>
+    public void Append(ReadOnlySpan<byte> frames, ReadOnlySpan<PendingFrame> pending, int offsetBase = 0)
     {
         var at = _length;
         try
@@ -170,10 +171,10 @@ internal sealed class LogSegment : Segment
             }
             throw;
         }
-        Index(pending, at, frames.Length);
+        Index(pending, at - offsetBase, frames.Length, offsetBase);
     }
 
-    private void Index(ReadOnlySpan<PendingFrame> pending, long at, int bytes)
+    private void Index(ReadOnlySpan<PendingFrame> pending, long at, int bytes, int offsetBase = 0)
     {
         var count = _count;
         if (count + pending.Length > _refs.Length)
@@ -206,7 +207,7 @@ internal sealed class LogSegment : Segment
             _inOrder = false;
         Volatile.Write(ref _minTicks, min);
         Volatile.Write(ref _maxTicks, max);
-        Volatile.Write(ref _length, at + bytes);
+        Volatile.Write(ref _length, at + offsetBase + bytes);
         Volatile.Write(ref _count, count + pending.Length);
     }
 

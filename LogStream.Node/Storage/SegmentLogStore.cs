@@ -103,8 +103,8 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             return new AppendResult(statuses, 0, 0);
 
         // Encode every record into one pooled buffer of frames, outside any lock.
-        var frames = new PendingFrame[records.Count];
-        var keys = new BucketKey[records.Count];
+        var frames = ArrayPool<PendingFrame>.Shared.Rent(records.Count);
+        var keys = ArrayPool<BucketKey>.Shared.Rent(records.Count);
         var total = 0;
         for (var i = 0; i < records.Count; i++)
         {
@@ -138,7 +138,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             int added = 0, present = 0;
             var first = keys[0];
             var single = true;
-            for (var i = 1; i < keys.Length && single; i++)
+            for (var i = 1; i < records.Count && single; i++)
                 single = keys[i] == first;
             if (single)
             {
@@ -149,7 +149,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             }
             else
             {
-                foreach (var group in Enumerable.Range(0, keys.Length).GroupBy(i => keys[i]))
+                foreach (var group in Enumerable.Range(0, records.Count).GroupBy(i => keys[i]))
                     ticket = Math.Max(ticket, await AppendToBucketAsync(group.Key, [.. group], frames, buffer, statuses, cancellationToken));
             }
             foreach (var status in statuses)
@@ -167,6 +167,8 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<PendingFrame>.Shared.Return(frames, clearArray: true);
+            ArrayPool<BucketKey>.Shared.Return(keys, clearArray: true);
         }
     }
 
@@ -219,40 +221,40 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         if (fresh.Count == 0)
             return bucket.LastTicket;
 
-        var pending = new PendingFrame[fresh.Count];
+        // The common case (every record new, one bucket) writes the batch buffer as it is; otherwise pack the new frames.
         ReadOnlySpan<byte> data;
+        ReadOnlySpan<PendingFrame> pending;
+        var offsetBase = 0;
         byte[]? packed = null;
-        var contiguous = fresh.Count == indexes.Length && IsContiguous(indexes);
-        if (contiguous)
+        PendingFrame[]? packedFrames = null;
+        if (fresh.Count == indexes.Length && IsContiguous(indexes))
         {
-            var start = frames[indexes[0]].FrameOffset;
-            data = buffer.AsSpan(start, bytes);
-            for (var k = 0; k < fresh.Count; k++)
-            {
-                pending[k] = frames[fresh[k]];
-                pending[k].FrameOffset -= start;
-            }
+            offsetBase = frames[indexes[0]].FrameOffset;
+            data = buffer.AsSpan(offsetBase, bytes);
+            pending = frames.AsSpan(indexes[0], indexes.Length);
         }
         else
         {
             packed = ArrayPool<byte>.Shared.Rent(bytes);
+            packedFrames = ArrayPool<PendingFrame>.Shared.Rent(fresh.Count);
             var at = 0;
             for (var k = 0; k < fresh.Count; k++)
             {
                 var frame = frames[fresh[k]];
                 var length = SegmentFormat.FrameHeaderBytes + frame.PayloadLength;
                 buffer.AsSpan(frame.FrameOffset, length).CopyTo(packed.AsSpan(at));
-                pending[k] = frame;
-                pending[k].FrameOffset = at;
+                packedFrames[k] = frame;
+                packedFrames[k].FrameOffset = at;
                 at += length;
             }
             data = packed.AsSpan(0, bytes);
+            pending = packedFrames.AsSpan(0, fresh.Count);
         }
 
         try
         {
             var segment = EnsureActive(bucket, bytes);
-            segment.Append(data, pending);
+            segment.Append(data, pending, offsetBase);
             var ticket = _committer.MarkDirty(segment, fresh.Count);
             bucket.LastTicket = ticket;
             bucket.LastAppendUtcTicks = _timeProvider.GetUtcNow().UtcTicks;
@@ -262,7 +264,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                 var digests = new RecordDigest[pending.Length];
                 for (var k = 0; k < pending.Length; k++)
                     digests[k] = new RecordDigest(pending[k].Id, pending[k].ContentHash, pending[k].PayloadLength);
-                Notify(o => o.OnAppended(bucket.Key, digests));
+                NotifyAppended(bucket.Key, digests);
             }
             return ticket;
         }
@@ -276,6 +278,8 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         {
             if (packed is not null)
                 ArrayPool<byte>.Shared.Return(packed);
+            if (packedFrames is not null)
+                ArrayPool<PendingFrame>.Shared.Return(packedFrames, clearArray: true);
         }
     }
 
@@ -912,6 +916,8 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         ReportCorruption(new CorruptionReport(key, segment.Path, offset, length, lostId is null ? [] : [lostId], reason), null);
         _needsScrub.TryAdd(key, 0);
     }
+
+    private void NotifyAppended(BucketKey key, RecordDigest[] digests) => Notify(o => o.OnAppended(key, digests));
 
     private Bucket NewBucket(BucketKey key, long widthTicks)
     {
