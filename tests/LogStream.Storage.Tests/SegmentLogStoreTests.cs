@@ -59,12 +59,29 @@ public class SegmentLogStoreTests
 
         harness.Time.Advance(TimeSpan.FromMilliseconds(100));
         await WaitUntilAsync(() => harness.Metrics.Sum(InstrumentNames.StorageFsyncs) == 1, "the interval fsync after one period");
+    }
 
-        // Fsync lagging more than two intervals behind: the append waits for a round instead of returning at once.
-        await store.AppendAsync([Records.Make("b")]);
-        harness.Time.Advance(TimeSpan.FromMilliseconds(250));
-        await store.AppendAsync([Records.Make("c")]).AsTask().WaitAsync(Deadline);
-        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+    [Fact]
+    public async Task IntervalModeMakesAppendsWaitWhenFsyncFallsTwoIntervalsBehind()
+    {
+        await using var harness = new StoreHarness();
+        var committer = new GroupCommitter(new StorageMetrics(harness.MeterFactory), harness.Time, interval: true, TimeSpan.FromMilliseconds(100));
+        var header = new SegmentHeader(SegmentKind.Log, 0, TimeSpan.TicksPerHour, 1, 0, "source:test");
+        var segment = LogSegment.Create(Path.Combine(harness.Path, "00000001.log"), header);
+        try
+        {
+            Assert.True(committer.WaitAsync(committer.MarkDirty(segment, 1)).IsCompletedSuccessfully);
+            Assert.Equal(0, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+
+            harness.Time.Advance(TimeSpan.FromMilliseconds(250));
+            await committer.WaitAsync(committer.MarkDirty(segment, 1)).WaitAsync(Deadline);
+            Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+            Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+        }
+        finally
+        {
+            segment.Retire();
+        }
     }
 
     [Fact]
