@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LogStream.Node.Membership;
 using LogStream.Node.Ring;
+using LogStream.Node.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -32,6 +33,7 @@ public static class NodeHostingExtensions
         });
         services.AddProblemDetails();
 
+        builder.AddLogStorage();
         builder.AddMembership();
         services.AddSingleton<RingView>();
         return builder;

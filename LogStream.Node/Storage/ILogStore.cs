@@ -1,0 +1,114 @@
+namespace LogStream.Node.Storage;
+
+/// <summary>
+/// A node's local log store: durable, idempotent appends; streaming queries; the per-bucket views that repair,
+/// retention and anti-entropy need. Idempotency key: (partition, bucket, id). A retry of a record always lands on
+/// the same key, because partition and bucket derive from its source and timestamp.
+/// </summary>
+public interface ILogStore
+{
+    /// <summary>How records map to partitions and buckets in this store.</summary>
+    Partitioner Partitioner { get; }
+
+    /// <summary>
+    /// Appends a batch; returns once the durability promise holds for every record reported
+    /// <see cref="AppendStatus.Added"/> or <see cref="AppendStatus.AlreadyPresent"/> (also for a record that another
+    /// concurrent append is still making durable). Records are validated by <see cref="LogRecord"/>'s constructor;
+    /// a record larger than <c>MaxRecordBytes</c> fails the whole batch before anything is written.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Matching records, newest first (timestamp descending, then id descending, then partition descending, both
+    /// ordinal: a total order, so replicas and repeated queries agree), at most
+    /// <see cref="LogQuery.Limit"/>. Streams: memory stays bounded by one block plus per-segment candidate positions.
+    /// Records appended but not yet durable may be seen.
+    /// </summary>
+    IAsyncEnumerable<LogRecord> QueryAsync(LogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts matching records; answered from block statistics where they are exact, else by scanning.</summary>
+    ValueTask<long> CountAsync(LogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Every local (partition, bucket) with its record count, bytes on disk and sealed flag.</summary>
+    IReadOnlyList<BucketInfo> ListBuckets();
+
+    /// <summary>All records of one bucket, in storage order (no order promised). Empty when the bucket is unknown.</summary>
+    IAsyncEnumerable<LogRecord> ReadBucketAsync(BucketKey bucket, CancellationToken cancellationToken = default);
+
+    /// <summary>The records of one bucket with the given ids (those it holds), in storage order.</summary>
+    IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>(id, content hash, encoded size) of every record of one bucket, from memory: no disk read.</summary>
+    IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket);
+
+    /// <summary>
+    /// Removes the given ids from one bucket (chaos "failing disk", repair tooling). Crash-safe: the bucket is rewritten
+    /// to a new file that atomically replaces the old ones. Returns the digests of the records really removed.
+    /// </summary>
+    Task<IReadOnlyList<RecordDigest>> RemoveAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>Drops one bucket whole (retention, data moved to new owners). False when it did not exist.</summary>
+    Task<bool> DropBucketAsync(BucketKey bucket, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Filters of a local query. Every filter is optional; all given ones must match.</summary>
+public sealed record LogQuery
+{
+    /// <summary>Exactly this level.</summary>
+    public LogSeverity? Level { get; init; }
+
+    /// <summary>This level and above.</summary>
+    public LogSeverity? MinLevel { get; init; }
+
+    /// <summary>Exactly this source (ordinal).</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Inclusive lower bound of the timestamp.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Exclusive upper bound of the timestamp.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>Case-insensitive (ordinal ignore-case) substring of the message.</summary>
+    public string? Contains { get; init; }
+
+    /// <summary>Only these partition keys; null for all.</summary>
+    public IReadOnlySet<string>? Partitions { get; init; }
+
+    /// <summary>Most records returned; null for no limit.</summary>
+    public int? Limit { get; init; }
+}
+
+/// <summary>What became of each record of an appended batch.</summary>
+public enum AppendStatus : byte
+{
+    /// <summary>Stored now.</summary>
+    Added = 0,
+
+    /// <summary>A record with this id was already in its (partition, bucket), or earlier in the same batch.</summary>
+    AlreadyPresent = 1,
+
+    /// <summary>Its bucket is older than the retention: not stored.</summary>
+    Expired = 2,
+}
+
+/// <summary>Outcome of <see cref="ILogStore.AppendAsync"/>; <see cref="Statuses"/> is parallel to the batch.</summary>
+public sealed class AppendResult(AppendStatus[] statuses, int added, int alreadyPresent)
+{
+    public IReadOnlyList<AppendStatus> Statuses => statuses;
+
+    public int Added => added;
+
+    public int AlreadyPresent => alreadyPresent;
+
+    public int Expired => statuses.Length - added - alreadyPresent;
+}
+
+/// <summary>A local (partition, bucket): <see cref="Sealed"/> when all its data sits in compressed, indexed segments.</summary>
+public sealed record BucketInfo(string Partition, DateTimeOffset Bucket, long Records, long Bytes, bool Sealed, int Segments)
+{
+    public BucketKey Key => new(Partition, Bucket);
+}
+
+/// <summary>What anti-entropy needs of a record: its id, content hash and encoded size.</summary>
+public readonly record struct RecordDigest(string Id, ulong ContentHash, int EncodedBytes);

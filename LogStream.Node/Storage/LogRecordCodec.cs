@@ -1,0 +1,240 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+
+namespace LogStream.Node.Storage;
+
+/// <summary>
+/// The canonical binary encoding of a <see cref="LogRecord"/> (format version 1, little-endian):
+/// <code>
+/// offset 0  i64    timestamp: 100 ns ticks since 1970-01-01T00:00Z
+/// offset 8  u8     level (LogSeverity value)
+/// offset 9  varint id length, then the id (UTF-8)
+///           varint source length, source (UTF-8)
+///           varint message length, message (UTF-8)
+///           varint attribute count, then per attribute (sorted by key, ordinal):
+///             varint key length, key (UTF-8), varint value length, value (UTF-8)
+/// </code>
+/// Varints are unsigned LEB128 (7 bits a byte, low group first). The encoding is deterministic, so its
+/// xxHash3-64 is the record's content hash on every node. The timestamp and level sit at fixed offsets so
+/// readers filter on them without decoding any string.
+/// </summary>
+public static class LogRecordCodec
+{
+    /// <summary>Bytes before the id: timestamp and level.</summary>
+    public const int FixedPrefixBytes = 9;
+
+    /// <summary>Bytes <see cref="Encode(LogRecord, Span{byte})"/> writes for <paramref name="record"/>.</summary>
+    public static int GetEncodedLength(LogRecord record)
+    {
+        var length = FixedPrefixBytes
+            + Varint.Size((uint)record.IdByteCount) + record.IdByteCount
+            + Varint.Size((uint)record.SourceByteCount) + record.SourceByteCount
+            + Varint.Size((uint)record.MessageByteCount) + record.MessageByteCount
+            + Varint.Size((uint)record.Attributes.Count);
+        var attributes = record.Attributes;
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            var k = Encoding.UTF8.GetByteCount(attributes.KeyAt(i));
+            var v = Encoding.UTF8.GetByteCount(attributes.ValueAt(i));
+            length += Varint.Size((uint)k) + k + Varint.Size((uint)v) + v;
+        }
+        return length;
+    }
+
+    /// <summary>Writes the canonical encoding; returns the bytes written.</summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
+    public static int Encode(LogRecord record, Span<byte> destination)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(destination, record.UnixTicks);
+        destination[8] = (byte)record.Level;
+        var position = FixedPrefixBytes;
+        position += WriteString(record.Id, record.IdByteCount, destination[position..]);
+        position += WriteString(record.Source, record.SourceByteCount, destination[position..]);
+        position += WriteString(record.Message, record.MessageByteCount, destination[position..]);
+        var attributes = record.Attributes;
+        position += Varint.Write(destination[position..], (uint)attributes.Count);
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            position += WriteString(attributes.KeyAt(i), -1, destination[position..]);
+            position += WriteString(attributes.ValueAt(i), -1, destination[position..]);
+        }
+        return position;
+    }
+
+    public static byte[] Encode(LogRecord record)
+    {
+        var bytes = new byte[GetEncodedLength(record)];
+        Encode(record, bytes);
+        return bytes;
+    }
+
+    /// <summary>The 64-bit content hash: xxHash3 of the canonical encoding (which includes the id).</summary>
+    public static ulong ComputeContentHash(ReadOnlySpan<byte> encoded) => XxHash3.HashToUInt64(encoded);
+
+    public static ulong ComputeContentHash(LogRecord record) => ComputeContentHash(Encode(record));
+
+    /// <exception cref="InvalidDataException">The bytes are not a well-formed encoding.</exception>
+    public static LogRecord Decode(ReadOnlySpan<byte> encoded)
+    {
+        if (!EncodedRecord.TryParse(encoded, out var view))
+            throw new InvalidDataException("Malformed record encoding.");
+        return view.ToRecord();
+    }
+
+    private static int WriteString(string value, int knownByteCount, Span<byte> destination)
+    {
+        var count = knownByteCount >= 0 ? knownByteCount : Encoding.UTF8.GetByteCount(value);
+        var prefix = Varint.Write(destination, (uint)count);
+        Encoding.UTF8.GetBytes(value, destination.Slice(prefix, count));
+        return prefix + count;
+    }
+}
+
+/// <summary>A parsed view over an encoded record: fields as spans, nothing decoded until asked.</summary>
+internal readonly ref struct EncodedRecord
+{
+    private readonly ReadOnlySpan<byte> _bytes;
+    private readonly int _idStart, _idLength, _sourceStart, _sourceLength, _messageStart, _messageLength, _attributesStart;
+
+    private EncodedRecord(ReadOnlySpan<byte> bytes, int idStart, int idLength, int sourceStart, int sourceLength,
+        int messageStart, int messageLength, int attributesStart)
+    {
+        _bytes = bytes;
+        _idStart = idStart;
+        _idLength = idLength;
+        _sourceStart = sourceStart;
+        _sourceLength = sourceLength;
+        _messageStart = messageStart;
+        _messageLength = messageLength;
+        _attributesStart = attributesStart;
+    }
+
+    public long UnixTicks => BinaryPrimitives.ReadInt64LittleEndian(_bytes);
+
+    public LogSeverity Level => (LogSeverity)_bytes[8];
+
+    public ReadOnlySpan<byte> Id => _bytes.Slice(_idStart, _idLength);
+
+    public ReadOnlySpan<byte> Source => _bytes.Slice(_sourceStart, _sourceLength);
+
+    public ReadOnlySpan<byte> Message => _bytes.Slice(_messageStart, _messageLength);
+
+    public static long ReadTicks(ReadOnlySpan<byte> encoded) => BinaryPrimitives.ReadInt64LittleEndian(encoded);
+
+    public static LogSeverity ReadLevel(ReadOnlySpan<byte> encoded) => (LogSeverity)encoded[8];
+
+    /// <summary>Checks the whole structure (every length within bounds, attributes complete, nothing after).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> bytes, out EncodedRecord view)
+    {
+        view = default;
+        if (bytes.Length < LogRecordCodec.FixedPrefixBytes + 4 || bytes[8] > (byte)LogSeverities.Max)
+            return false;
+        var position = LogRecordCodec.FixedPrefixBytes;
+        if (!TrySkipString(bytes, ref position, out var idStart, out var idLength) || idLength is 0 or > LogRecord.MaxIdBytes)
+            return false;
+        if (!TrySkipString(bytes, ref position, out var sourceStart, out var sourceLength) || sourceLength is 0 or > LogRecord.MaxSourceBytes)
+            return false;
+        if (!TrySkipString(bytes, ref position, out var messageStart, out var messageLength))
+            return false;
+        var attributesStart = position;
+        if (!Varint.TryRead(bytes[position..], out var count, out var size))
+            return false;
+        position += size;
+        for (var i = 0; i < count; i++)
+        {
+            if (!TrySkipString(bytes, ref position, out _, out _) || !TrySkipString(bytes, ref position, out _, out _))
+                return false;
+        }
+        if (position != bytes.Length)
+            return false;
+        view = new EncodedRecord(bytes, idStart, idLength, sourceStart, sourceLength, messageStart, messageLength, attributesStart);
+        return true;
+    }
+
+    /// <summary>Reads only the id (after the fixed prefix); false when the bytes cannot hold one.</summary>
+    public static bool TryReadId(ReadOnlySpan<byte> bytes, out ReadOnlySpan<byte> id)
+    {
+        id = default;
+        var position = LogRecordCodec.FixedPrefixBytes;
+        if (bytes.Length <= position || !TrySkipString(bytes, ref position, out var start, out var length) || length is 0 or > LogRecord.MaxIdBytes)
+            return false;
+        id = bytes.Slice(start, length);
+        return true;
+    }
+
+    public string IdString() => Encoding.UTF8.GetString(Id);
+
+    public LogRecord ToRecord(string? knownId = null)
+    {
+        var id = knownId ?? Encoding.UTF8.GetString(Id);
+        var source = Encoding.UTF8.GetString(Source);
+        var message = Encoding.UTF8.GetString(Message);
+        var position = _attributesStart;
+        Varint.TryRead(_bytes[position..], out var count, out var size);
+        position += size;
+        var attributes = RecordAttributes.Empty;
+        if (count > 0)
+        {
+            var keys = new string[count];
+            var values = new string[count];
+            for (var i = 0; i < count; i++)
+            {
+                TrySkipString(_bytes, ref position, out var ks, out var kl);
+                keys[i] = Encoding.UTF8.GetString(_bytes.Slice(ks, kl));
+                TrySkipString(_bytes, ref position, out var vs, out var vl);
+                values[i] = Encoding.UTF8.GetString(_bytes.Slice(vs, vl));
+            }
+            attributes = RecordAttributes.FromSorted(keys, values);
+        }
+        return new LogRecord(id, UnixTicks, Level, source, message, attributes, _idLength, _sourceLength, _messageLength);
+    }
+
+    private static bool TrySkipString(ReadOnlySpan<byte> bytes, ref int position, out int start, out int length)
+    {
+        start = length = 0;
+        if (position >= bytes.Length || !Varint.TryRead(bytes[position..], out var value, out var size))
+            return false;
+        if (value > (uint)(bytes.Length - position - size))
+            return false;
+        start = position + size;
+        length = (int)value;
+        position = start + length;
+        return true;
+    }
+}
+
+/// <summary>Unsigned LEB128 (at most 5 bytes for 32 bits).</summary>
+internal static class Varint
+{
+    public static int Size(uint value) => value < 1u << 7 ? 1 : value < 1u << 14 ? 2 : value < 1u << 21 ? 3 : value < 1u << 28 ? 4 : 5;
+
+    public static int Write(Span<byte> destination, uint value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            destination[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        destination[i++] = (byte)value;
+        return i;
+    }
+
+    public static bool TryRead(ReadOnlySpan<byte> source, out uint value, out int size)
+    {
+        value = 0;
+        for (var i = 0; i < 5 && i < source.Length; i++)
+        {
+            var b = source[i];
+            value |= (uint)(b & 0x7F) << (7 * i);
+            if (b < 0x80)
+            {
+                size = i + 1;
+                return i < 4 || b <= 0x0F;
+            }
+        }
+        size = 0;
+        return false;
+    }
+}

@@ -1,0 +1,251 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace LogStream.Node.Storage;
+
+/// <summary>Kind of a segment file (header byte 6). Frozen, append-only values.</summary>
+internal enum SegmentKind : byte
+{
+    /// <summary><c>*.log</c>: append-only frames (length, CRC32C, record).</summary>
+    Log = 1,
+
+    /// <summary><c>*.sealed</c>: zstd blocks of records sorted by (timestamp, id), a block index, an id table, a footer.</summary>
+    Sealed = 2,
+}
+
+/// <summary>
+/// The common segment header (see docs/storage-format.md), little-endian:
+/// <code>
+/// 0   4  magic "LSEG"
+/// 4   2  format version (1)
+/// 6   1  kind (1 log, 2 sealed)
+/// 7   1  flags (0)
+/// 8   8  bucket start, 100 ns ticks since the Unix epoch
+/// 16  8  bucket width, ticks
+/// 24  4  sequence number of this segment within its bucket
+/// 28  4  replaces-up-to: segments of this bucket with a sequence &lt;= this are obsolete once this file exists (0: none)
+/// 32  2  partition key length N (UTF-8 bytes)
+/// 34  N  partition key
+/// 34+N 4 CRC32C of bytes [0, 34+N)
+/// </code>
+/// </summary>
+internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long WidthTicks, uint Sequence, uint ReplacesUpTo, string Partition)
+{
+    public const int FixedBytes = 34;
+    public const int MaxPartitionBytes = 1024;
+
+    public int Length => FixedBytes + Encoding.UTF8.GetByteCount(Partition) + 4;
+
+    public byte[] ToBytes()
+    {
+        var partition = Encoding.UTF8.GetBytes(Partition);
+        var bytes = new byte[FixedBytes + partition.Length + 4];
+        SegmentFormat.Magic.CopyTo(bytes);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), SegmentFormat.FormatVersion);
+        bytes[6] = (byte)Kind;
+        bytes[7] = 0;
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), BucketTicks);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), WidthTicks);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(24), Sequence);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(28), ReplacesUpTo);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(32), (ushort)partition.Length);
+        partition.CopyTo(bytes.AsSpan(FixedBytes));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(FixedBytes + partition.Length), Crc32C.Compute(bytes.AsSpan(0, FixedBytes + partition.Length)));
+        return bytes;
+    }
+
+    public enum ReadStatus { Ok, TooShort, BadMagic, UnsupportedVersion, BadChecksum }
+
+    /// <summary>Reads the header at the start of a file.</summary>
+    public static ReadStatus TryRead(SafeFileHandle file, long fileLength, out SegmentHeader? header)
+    {
+        header = null;
+        Span<byte> buffer = stackalloc byte[FixedBytes + MaxPartitionBytes + 4];
+        var read = RandomAccess.Read(file, buffer[..(int)Math.Min(buffer.Length, fileLength)], 0);
+        if (read < FixedBytes + 4)
+            return ReadStatus.TooShort;
+        if (!buffer[..4].SequenceEqual(SegmentFormat.Magic))
+            return ReadStatus.BadMagic;
+        if (BinaryPrimitives.ReadUInt16LittleEndian(buffer[4..]) != SegmentFormat.FormatVersion)
+            return ReadStatus.UnsupportedVersion;
+        var partitionLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer[32..]);
+        if (partitionLength > MaxPartitionBytes)
+            return ReadStatus.BadChecksum;
+        if (read < FixedBytes + partitionLength + 4)
+            return ReadStatus.TooShort;
+        var expected = BinaryPrimitives.ReadUInt32LittleEndian(buffer[(FixedBytes + partitionLength)..]);
+        if (Crc32C.Compute(buffer[..(FixedBytes + partitionLength)]) != expected)
+            return ReadStatus.BadChecksum;
+        var kind = (SegmentKind)buffer[6];
+        if (kind is not (SegmentKind.Log or SegmentKind.Sealed))
+            return ReadStatus.UnsupportedVersion;
+        header = new SegmentHeader(
+            kind,
+            BinaryPrimitives.ReadInt64LittleEndian(buffer[8..]),
+            BinaryPrimitives.ReadInt64LittleEndian(buffer[16..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[24..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[28..]),
+            Encoding.UTF8.GetString(buffer.Slice(FixedBytes, partitionLength)));
+        return ReadStatus.Ok;
+    }
+}
+
+/// <summary>Constants, file naming and frame helpers of the on-disk format (version 1).</summary>
+internal static class SegmentFormat
+{
+    public const ushort FormatVersion = 1;
+
+    /// <summary>Frame header: u32 payload length, u32 CRC32C over (length bytes, payload).</summary>
+    public const int FrameHeaderBytes = 8;
+
+    /// <summary>Largest payload a reader accepts (16 MiB), independent of configuration.</summary>
+    public const int MaxFramePayload = 16 * 1024 * 1024;
+
+    public const string LogExtension = ".log";
+    public const string SealedExtension = ".sealed";
+    public const string TempExtension = ".tmp";
+    public const string CorruptExtension = ".corrupt";
+    public const string DroppingPrefix = ".dropping-";
+
+    public static ReadOnlySpan<byte> Magic => "LSEG"u8;
+
+    public static ReadOnlySpan<byte> FooterMagic => "LSEF"u8;
+
+    public static string FileName(uint sequence, SegmentKind kind) =>
+        sequence.ToString("D8", System.Globalization.CultureInfo.InvariantCulture) + (kind == SegmentKind.Log ? LogExtension : SealedExtension);
+
+    /// <summary>Bucket folder name: <c>20261126T150000Z</c>.</summary>
+    public static string BucketDirectoryName(long bucketTicks) =>
+        Partitioner.FromUnixTicks(bucketTicks).UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Partition folder name: the key with every byte outside [A-Za-z0-9._-] (and a leading '.') written as %XX of its
+    /// UTF-8, so any key maps to one safe name and back. The authoritative key is in each segment header.
+    /// </summary>
+    public static string PartitionDirectoryName(string partition)
+    {
+        var builder = new StringBuilder(partition.Length + 8);
+        var bytes = Encoding.UTF8.GetBytes(partition);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var b = bytes[i];
+            var safe = b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'_'
+                || (b == (byte)'.' && i > 0);
+            if (safe)
+                builder.Append((char)b);
+            else
+                builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>Writes one frame (header and payload) for an already encoded record.</summary>
+    public static void WriteFrameHeader(Span<byte> frame, int payloadLength)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payloadLength);
+        var crc = Crc32C.Append(Crc32C.Start, frame[..4]);
+        crc = Crc32C.Append(crc, frame.Slice(FrameHeaderBytes, payloadLength));
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32C.Finish(crc));
+    }
+
+    /// <summary>True when the CRC of a frame (header at <paramref name="frame"/>[0]) matches its payload.</summary>
+    public static bool FrameChecksumMatches(ReadOnlySpan<byte> frame, int payloadLength)
+    {
+        var crc = Crc32C.Append(Crc32C.Start, frame[..4]);
+        crc = Crc32C.Append(crc, frame.Slice(FrameHeaderBytes, payloadLength));
+        return Crc32C.Finish(crc) == BinaryPrimitives.ReadUInt32LittleEndian(frame[4..]);
+    }
+}
+
+/// <summary>CRC-32C (Castagnoli), hardware accelerated through <see cref="BitOperations.Crc32C(uint, ulong)"/>.</summary>
+internal static class Crc32C
+{
+    public const uint Start = 0xFFFFFFFF;
+
+    public static uint Compute(ReadOnlySpan<byte> data) => Finish(Append(Start, data));
+
+    /// <summary>Continues a running (not yet finished) CRC.</summary>
+    public static uint Append(uint crc, ReadOnlySpan<byte> data)
+    {
+        while (data.Length >= 8)
+        {
+            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
+            data = data[8..];
+        }
+        if (data.Length >= 4)
+        {
+            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt32LittleEndian(data));
+            data = data[4..];
+        }
+        foreach (var b in data)
+            crc = BitOperations.Crc32C(crc, b);
+        return crc;
+    }
+
+    public static uint Finish(uint crc) => ~crc;
+}
+
+/// <summary>fdatasync of files and fsync of directories (a new or renamed file's name is durable only then).</summary>
+internal static partial class FileSync
+{
+    /// <summary>Makes a file's written data (and its size) durable.</summary>
+    public static void FlushData(SafeFileHandle handle, FileStream? fallback = null)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            if (fallback is not null)
+                fallback.Flush(flushToDisk: true);
+            else
+                using (var stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0))
+                    stream.Flush(flushToDisk: true);
+            return;
+        }
+
+        var added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            if (fdatasync((int)handle.DangerousGetHandle()) != 0)
+                throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>fsync of a directory, so entries created, renamed or removed in it survive a power loss. No-op off Unix.</summary>
+    public static void FlushDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        var fd = open(path, 0 /* O_RDONLY */);
+        if (fd < 0)
+            throw new IOException($"Cannot open directory '{path}' to fsync it (errno {Marshal.GetLastPInvokeError()}).");
+        try
+        {
+            if (fsync(fd) != 0)
+                throw new IOException($"fsync of directory '{path}' failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fdatasync(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fsync(int fd);
+
+    [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+}

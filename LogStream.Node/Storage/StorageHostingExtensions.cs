@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace LogStream.Node.Storage;
+
+public static class StorageHostingExtensions
+{
+    /// <summary>Name of the folder under <c>LogStream:DataDirectory</c> that holds the segments.</summary>
+    public const string SegmentsFolder = "segments";
+
+    /// <summary>
+    /// Registers the local storage engine: <see cref="StorageOptions"/> (section <c>LogStream:Storage</c>, validated at
+    /// start), <see cref="SegmentLogStore"/> as <see cref="ILogStore"/>, its <see cref="Partitioner"/>, metrics, the
+    /// maintenance service (recovery at start, sealing, retention) and the <c>storage</c> health check. Observers
+    /// (<see cref="IStorageObserver"/>) registered in DI are called by the store.
+    /// </summary>
+    public static TBuilder AddLogStorage<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<StorageMetrics>();
+        services.TryAddSingleton(sp => new SegmentLogStore(
+            Path.Combine(DataDirectory(sp.GetRequiredService<IOptions<NodeOptions>>().Value), SegmentsFolder),
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<StorageMetrics>(),
+            sp.GetRequiredService<ILogger<SegmentLogStore>>(),
+            sp.GetServices<IStorageObserver>()));
+        services.TryAddSingleton<ILogStore>(sp => sp.GetRequiredService<SegmentLogStore>());
+        services.TryAddSingleton(sp => sp.GetRequiredService<SegmentLogStore>().Partitioner);
+        services.TryAddSingleton<StorageMaintenanceService>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageMaintenanceService>());
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
+        return builder;
+    }
+
+    private static string DataDirectory(NodeOptions node) =>
+        string.IsNullOrWhiteSpace(node.DataDirectory)
+            ? throw new OptionsValidationException(nameof(NodeOptions.DataDirectory), typeof(NodeOptions),
+                ["LogStream:DataDirectory is required (e.g. --LogStream:DataDirectory=/var/lib/logstream)."])
+            : node.DataDirectory;
+}

@@ -1,0 +1,82 @@
+using LogStream.Node;
+using LogStream.Node.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace LogStream.Storage.Tests;
+
+public class HostingTests
+{
+    private static IHost BuildHost(string dataDirectory, params (string Key, string Value)[] settings)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(
+            new[] { ("LogStream:DataDirectory", dataDirectory) }.Concat(settings).Select(s => new KeyValuePair<string, string?>(s.Item1, s.Item2)));
+        builder.Services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.SectionName);
+        builder.AddLogStorage();
+        return builder.Build();
+    }
+
+    [Theory]
+    [InlineData("LogStream:Storage:Partitioning", "hash")]
+    [InlineData("LogStream:Storage:BucketWidth", "00:00:30")]
+    [InlineData("LogStream:Storage:BucketWidth", "01:00:30")]
+    [InlineData("LogStream:Storage:Durability", "never")]
+    [InlineData("LogStream:Storage:FsyncInterval", "00:00:00")]
+    [InlineData("LogStream:Storage:Retention", "00:10:00")]
+    [InlineData("LogStream:Storage:SealGrace", "-00:01:00")]
+    [InlineData("LogStream:Storage:MaintenanceInterval", "00:00:00")]
+    [InlineData("LogStream:Storage:SealedBlockBytes", "10")]
+    [InlineData("LogStream:Storage:CompressionLevel", "30")]
+    [InlineData("LogStream:Storage:MaxSegmentBytes", "1000")]
+    [InlineData("LogStream:Storage:MaxRecordBytes", "100000000")]
+    public async Task BadStorageOptionsStopTheNodeNamingTheKey(string key, string value)
+    {
+        using var directory = new TempDirectory();
+        using var host = BuildHost(directory.Path, (key, value));
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(key, string.Join(" ", ex.Failures));
+    }
+
+    [Fact]
+    public async Task TheHostOpensTheStoreAtStartAndClosesItAtStop()
+    {
+        using var directory = new TempDirectory();
+        using (var host = BuildHost(directory.Path, ("LogStream:Storage:Partitioning", "source+time")))
+        {
+            await host.StartAsync();
+            var store = host.Services.GetRequiredService<ILogStore>();
+            Assert.Equal(PartitioningStrategy.SourceAndTime, store.Partitioner.Strategy);
+            Assert.Same(store.Partitioner, host.Services.GetRequiredService<Partitioner>());
+            await store.AppendAsync([Records.Make("a", DateTimeOffset.UtcNow)]);
+            await host.Services.GetRequiredService<StorageMaintenanceService>().TickAsync(CancellationToken.None);
+            await host.StopAsync();
+        }
+        Assert.True(Directory.Exists(Path.Combine(directory.Path, StorageHostingExtensions.SegmentsFolder)));
+
+        using var again = BuildHost(directory.Path, ("LogStream:Storage:Partitioning", "source+time"));
+        await again.StartAsync();
+        Assert.Single(await again.Services.GetRequiredService<ILogStore>().ReadEverythingAsync());
+        await again.StopAsync();
+    }
+
+    [Fact]
+    public void TheNodeRegistersTheStorageEngine()
+    {
+        using var directory = new TempDirectory();
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LogStream:NodeId"] = "node-0",
+            ["LogStream:DataDirectory"] = directory.Path,
+            ["ConnectionStrings:redis"] = "127.0.0.1:1",
+        });
+        builder.AddLogStreamNode();
+        using var app = builder.Build();
+        Assert.IsType<SegmentLogStore>(app.Services.GetRequiredService<ILogStore>());
+        Assert.Contains(app.Services.GetServices<IHostedService>(), s => s is StorageMaintenanceService);
+    }
+}

@@ -1,0 +1,294 @@
+using LogStream.Node.Diagnostics;
+using LogStream.Node.Storage;
+
+namespace LogStream.Storage.Tests;
+
+public class SegmentLogStoreTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task AppendedRecordsComeBackFromQueriesNewestFirst()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        var records = Enumerable.Range(0, 10).Select(i => Records.Make($"r{i}", Records.Base.AddMinutes(i))).ToList();
+        var result = await store.AppendAsync(records);
+
+        Assert.Equal(10, result.Added);
+        var found = await store.QueryAsync(new LogQuery()).ToListAsync();
+        Assert.Equal(records.AsEnumerable().Reverse(), found);
+    }
+
+    [Fact]
+    public async Task ALoneAppendNeedsNoTimerTickAndTakesOneFsync()
+    {
+        // The fake clock never moves: if an append waited for a timer, it would never finish.
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync([Records.Make("a")]).AsTask().WaitAsync(Deadline);
+        await store.AppendAsync([Records.Make("b")]).AsTask().WaitAsync(Deadline);
+        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+    }
+
+    [Fact]
+    public async Task ConcurrentAppendersShareFsyncs()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        var tasks = Enumerable.Range(0, 64).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 20; i++)
+                await store.AppendAsync([Records.Make($"w{w}-{i}")]);
+        }));
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var fsyncs = harness.Metrics.Sum(InstrumentNames.StorageFsyncs);
+        Assert.Equal(1280, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+        Assert.True(fsyncs < 1280 / 2, $"64 concurrent appenders should share fsyncs; {fsyncs} fsyncs for 1280 appends.");
+    }
+
+    [Fact]
+    public async Task IntervalModeAcknowledgesBeforeTheFsyncAndSyncsOnTheTimer()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { Durability = "interval", FsyncInterval = TimeSpan.FromMilliseconds(100) });
+        var store = await harness.OpenAsync();
+        await store.AppendAsync([Records.Make("a")]).AsTask().WaitAsync(Deadline);
+        Assert.Equal(0, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+
+        harness.Time.Advance(TimeSpan.FromMilliseconds(100));
+        await WaitUntilAsync(() => harness.Metrics.Sum(InstrumentNames.StorageFsyncs) == 1, "the interval fsync after one period");
+    }
+
+    [Fact]
+    public async Task IntervalModeMakesAppendsWaitWhenFsyncFallsTwoIntervalsBehind()
+    {
+        await using var harness = new StoreHarness();
+        var committer = new GroupCommitter(new StorageMetrics(harness.MeterFactory), harness.Time, interval: true, TimeSpan.FromMilliseconds(100));
+        var header = new SegmentHeader(SegmentKind.Log, 0, TimeSpan.TicksPerHour, 1, 0, "source:test");
+        var segment = LogSegment.Create(Path.Combine(harness.Path, "00000001.log"), header);
+        try
+        {
+            Assert.True(committer.WaitAsync(committer.MarkDirty(segment, 1)).IsCompletedSuccessfully);
+            Assert.Equal(0, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+
+            harness.Time.Advance(TimeSpan.FromMilliseconds(250));
+            await committer.WaitAsync(committer.MarkDirty(segment, 1)).WaitAsync(Deadline);
+            Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+            Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+        }
+        finally
+        {
+            segment.Retire();
+        }
+    }
+
+    [Fact]
+    public async Task TheSameIdIsStoredOnceAlsoAcrossRestarts()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        var a = Records.Make("a");
+        var first = await store.AppendAsync([a, Records.Make("b"), a]);
+        Assert.Equal([AppendStatus.Added, AppendStatus.Added, AppendStatus.AlreadyPresent], first.Statuses);
+
+        store = await harness.ReopenAsync();
+        var second = await store.AppendAsync([a, Records.Make("c")]);
+        Assert.Equal([AppendStatus.AlreadyPresent, AppendStatus.Added], second.Statuses);
+        Assert.Equal(["a", "b", "c"], (await store.ReadEverythingAsync()).Select(r => r.Id).Order());
+        Assert.Single(harness.Observer.Appended);
+        Assert.Equal("c", harness.Observer.Appended.Single().Records.Single().Id);
+    }
+
+    [Fact]
+    public async Task RecordsOlderThanTheRetentionAreNotStored()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { Retention = TimeSpan.FromDays(1) });
+        var store = await harness.OpenAsync();
+        var result = await store.AppendAsync([Records.Make("old", harness.Time.GetUtcNow().AddDays(-2)), Records.Make("new")]);
+        Assert.Equal([AppendStatus.Expired, AppendStatus.Added], result.Statuses);
+        Assert.Equal(1, result.Expired);
+    }
+
+    [Fact]
+    public async Task ObserverSeesNewRecordsWithTheirContentHash()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        var record = Records.Make("a", attributes: [new("k", "v")]);
+        await store.AppendAsync([record]);
+
+        var (bucket, digests) = Assert.Single(harness.Observer.Appended);
+        Assert.Equal(store.Partitioner.Place(record), bucket);
+        var digest = Assert.Single(digests);
+        Assert.Equal(new RecordDigest("a", LogRecordCodec.ComputeContentHash(record), LogRecordCodec.GetEncodedLength(record)), digest);
+        Assert.Equal([digest], store.GetDigests(bucket));
+
+        store = await harness.ReopenAsync();
+        var loaded = Assert.Single(harness.Observer.Loaded);
+        Assert.Equal((bucket, digest), (loaded.Bucket, Assert.Single(loaded.Records)));
+    }
+
+    [Fact]
+    public async Task SealingCompressesAndKeepsEveryRecordAndTheDigests()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { SealedBlockBytes = 4096 });
+        var store = await harness.OpenAsync();
+        var records = Enumerable.Range(0, 500)
+            .Select(i => Records.Make($"r{i:D4}", Records.Base.AddSeconds(i * 3), (LogSeverity)(i % 6), message: $"request {i} served in {i % 97} ms"))
+            .ToList();
+        await store.AppendAsync(records);
+        var bucket = store.ListBuckets().Single();
+        var digestsBefore = store.GetDigests(bucket.Key).OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
+        Assert.False(bucket.Sealed);
+
+        harness.Time.SetUtcNow(Records.Base.AddHours(1) + harness.Options.SealGrace);
+        var result = await store.RunMaintenanceAsync();
+        Assert.Equal(1, result.Sealed);
+
+        var sealedBucket = store.ListBuckets().Single();
+        Assert.True(sealedBucket.Sealed);
+        Assert.Equal(500, sealedBucket.Records);
+        Assert.True(sealedBucket.Bytes < bucket.Bytes / 2, $"sealed {sealedBucket.Bytes} bytes vs {bucket.Bytes} unsealed");
+        Assert.Equal(records.AsEnumerable().Reverse(), await store.QueryAsync(new LogQuery()).ToListAsync());
+
+        store = await harness.ReopenAsync();
+        Assert.Equal(digestsBefore, store.GetDigests(bucket.Key).OrderBy(d => d.Id, StringComparer.Ordinal));
+        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageBucketsSealed));
+    }
+
+    [Fact]
+    public async Task LateRecordsForASealedBucketAreAcceptedAndResealed()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync([Records.Make("early")]);
+        harness.Time.SetUtcNow(Records.Base.AddHours(2));
+        await store.RunMaintenanceAsync();
+
+        var late = await store.AppendAsync([Records.Make("late", Records.Base.AddMinutes(30)), Records.Make("early")]);
+        Assert.Equal([AppendStatus.Added, AppendStatus.AlreadyPresent], late.Statuses);
+        var bucket = store.ListBuckets().Single();
+        Assert.False(bucket.Sealed);
+        Assert.Equal(2, bucket.Segments);
+
+        harness.Time.Advance(harness.Options.SealGrace);
+        Assert.Equal(1, (await store.RunMaintenanceAsync()).Sealed);
+        bucket = store.ListBuckets().Single();
+        Assert.True(bucket.Sealed);
+        Assert.Equal(1, bucket.Segments);
+        Assert.Equal(["late", "early"], (await store.QueryAsync(new LogQuery()).ToListAsync()).Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task RemovalForgetsTheIdsAlsoAfterARestart()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 20).Select(i => Records.Make($"r{i}")).ToList());
+        var key = store.ListBuckets().Single().Key;
+
+        var removed = await store.RemoveAsync(key, ["r3", "r7", "missing"]);
+        Assert.Equal(["r3", "r7"], removed.Select(d => d.Id).Order());
+        Assert.Equal(["r3", "r7"], harness.Observer.Removed.Single().Records.Select(d => d.Id).Order());
+
+        store = await harness.ReopenAsync();
+        var ids = (await store.ReadEverythingAsync()).Select(r => r.Id).ToHashSet();
+        Assert.Equal(18, ids.Count);
+        Assert.DoesNotContain("r3", ids);
+        Assert.Equal(AppendStatus.Added, (await store.AppendAsync([Records.Make("r3")])).Statuses[0]);
+    }
+
+    [Fact]
+    public async Task RetentionDropsWholeBucketsAndTellsTheObserver()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { Retention = TimeSpan.FromHours(2) });
+        var store = await harness.OpenAsync();
+        await store.AppendAsync([Records.Make("old", Records.Base), Records.Make("new", Records.Base.AddHours(1))]);
+
+        harness.Time.SetUtcNow(Records.Base.AddHours(3));
+        var result = await store.RunMaintenanceAsync();
+        Assert.Equal(1, result.Dropped);
+        Assert.Equal([Records.Base.AddHours(1)], store.ListBuckets().Select(b => b.Bucket));
+        Assert.Equal(Records.Base, harness.Observer.Dropped.Single().Bucket);
+        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageRetentionDrops));
+
+        store = await harness.ReopenAsync();
+        Assert.Equal(["new"], (await store.ReadEverythingAsync()).Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task QueryFiltersCombine()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync([
+            Records.Make("1", Records.Base.AddMinutes(1), LogSeverity.Error, "checkout", "Payment DECLINED"),
+            Records.Make("2", Records.Base.AddMinutes(2), LogSeverity.Warn, "checkout", "payment slow"),
+            Records.Make("3", Records.Base.AddMinutes(3), LogSeverity.Fatal, "checkout", "payment gateway down"),
+            Records.Make("4", Records.Base.AddMinutes(4), LogSeverity.Error, "search", "payment index stale"),
+            Records.Make("5", Records.Base.AddMinutes(5), LogSeverity.Error, "checkout", "cart empty"),
+        ]);
+
+        async Task<string[]> Ids(LogQuery query) => (await store.QueryAsync(query).ToListAsync()).Select(r => r.Id).ToArray();
+        Assert.Equal(["5", "4", "1"], await Ids(new LogQuery { Level = LogSeverity.Error }));
+        Assert.Equal(["5", "4", "3", "1"], await Ids(new LogQuery { MinLevel = LogSeverity.Error }));
+        Assert.Equal(["3", "1"], await Ids(new LogQuery { MinLevel = LogSeverity.Error, Source = "checkout", Contains = "PAYMENT" }));
+        Assert.Equal(["3", "2"], await Ids(new LogQuery { From = Records.Base.AddMinutes(2), To = Records.Base.AddMinutes(4) }));
+        Assert.Equal(["5", "4"], await Ids(new LogQuery { Limit = 2 }));
+        Assert.Equal(["4"], await Ids(new LogQuery { Partitions = new HashSet<string> { "source:search" } }));
+        Assert.Equal(3, await store.CountAsync(new LogQuery { Level = LogSeverity.Error }));
+    }
+
+    [Fact]
+    public async Task ReadRecordsReturnsOnlyTheAskedIds()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 10).Select(i => Records.Make($"r{i}")).ToList());
+        var key = store.ListBuckets().Single().Key;
+        var found = await store.ReadRecordsAsync(key, ["r1", "r9", "nope"]).ToListAsync();
+        Assert.Equal(["r1", "r9"], found.Select(r => r.Id).Order());
+        Assert.Empty(await store.ReadRecordsAsync(new BucketKey("source:none", Records.Base), ["r1"]).ToListAsync());
+    }
+
+    [Fact]
+    public async Task QueriesStreamWhileAppendsContinue()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { MaxSegmentBytes = 1024 * 1024 });
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 2000).Select(i => Records.Make($"r{i:D5}", Records.Base.AddMilliseconds(i))).ToList());
+        var seen = 0;
+        await foreach (var record in store.QueryAsync(new LogQuery()))
+        {
+            if (seen++ % 100 == 0)
+                await store.AppendAsync([Records.Make($"during{seen}", Records.Base.AddMinutes(10))]);
+        }
+        Assert.Equal(2000, seen);
+    }
+
+    [Fact]
+    public async Task MetricsCountAppendsAndDiskBytes()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync([Records.Make("a"), Records.Make("b"), Records.Make("a")]);
+        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsAppended));
+        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageRecordsDuplicate));
+        Assert.True(harness.Metrics.Sum(InstrumentNames.StorageBytesAppended) > 0);
+        Assert.Equal(1, harness.Metrics.Observe(InstrumentNames.StorageSegments));
+        Assert.Equal(store.ListBuckets().Single().Bytes, harness.Metrics.Observe(InstrumentNames.StorageDiskBytes));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Timed out after {Deadline} waiting for {what}.");
+            await Task.Delay(5);
+        }
+    }
+}
