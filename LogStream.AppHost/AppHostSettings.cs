@@ -10,7 +10,8 @@ namespace LogStream.AppHost;
 /// <param name="NodeCount">How many storage nodes (node-0 … node-N-1).</param>
 /// <param name="DataRoot">Where node-i keeps its data (DataRoot/node-i).</param>
 /// <param name="Chaos">Whether the chaos actions (really losing data) are enabled on the nodes.</param>
-public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoot, bool Chaos)
+/// <param name="ClusterSecret">Shared secret of the nodes' internal calls; a random one per run when not configured.</param>
+public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoot, bool Chaos, string? ClusterSecret)
 {
     public const int DefaultBasePort = 5100;
 
@@ -27,7 +28,7 @@ public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoo
         dataRoot = string.IsNullOrWhiteSpace(dataRoot)
             ? Path.Combine(appHostDirectory, ".data")
             : Path.GetFullPath(dataRoot, appHostDirectory);
-        return new AppHostSettings(basePort, nodeCount, dataRoot, section.GetValue("Chaos", true));
+        return new AppHostSettings(basePort, nodeCount, dataRoot, section.GetValue("Chaos", true), section["ClusterSecret"]);
     }
 
     public bool FreePorts => BasePort == 0;

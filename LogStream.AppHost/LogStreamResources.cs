@@ -12,6 +12,9 @@ public static class LogStreamResources
         IResourceBuilder<IResourceWithConnectionString> redis,
         AppHostSettings settings)
     {
+        var clusterSecret = string.IsNullOrWhiteSpace(settings.ClusterSecret)
+            ? Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+            : settings.ClusterSecret;
         var nodes = new List<IResourceBuilder<ProjectResource>>();
         for (var i = 0; i < settings.NodeCount; i++)
         {
@@ -19,15 +22,20 @@ public static class LogStreamResources
             var dataDirectory = Path.Combine(settings.DataRoot, nodeId);
             var node = builder.AddProject<Projects.LogStream_Node>(nodeId, options => options.ExcludeKestrelEndpoints = true)
                 .WithHttpEndpoint(port: settings.NodePort(i), name: "http", isProxied: false)
+                .WithHttpEndpoint(port: settings.ReplicationPort(i), name: "internal", isProxied: false)
                 .WithEnvironment("LogStream__NodeId", nodeId)
                 .WithEnvironment("LogStream__DataDirectory", dataDirectory)
                 .WithEnvironment("LogStream__Chaos__Enabled", settings.Chaos ? "true" : "false")
+                .WithEnvironment("LogStream__Security__ClusterSecret", clusterSecret)
                 .WithReference(redis)
                 .WithHttpHealthCheck("/health");
+            // The node names its listeners through Kestrel configuration; point them at Aspire's endpoints.
             var publicEndpoint = node.GetEndpoint("http");
-            // The node names its listeners through Kestrel configuration; point "Public" at Aspire's endpoint.
+            var internalEndpoint = node.GetEndpoint("internal");
             node.WithEnvironment("Kestrel__Endpoints__Public__Url",
-                ReferenceExpression.Create($"http://localhost:{publicEndpoint.Property(EndpointProperty.TargetPort)}"));
+                    ReferenceExpression.Create($"http://localhost:{publicEndpoint.Property(EndpointProperty.TargetPort)}"))
+                .WithEnvironment("Kestrel__Endpoints__Internal__Url",
+                    ReferenceExpression.Create($"http://localhost:{internalEndpoint.Property(EndpointProperty.TargetPort)}"));
             nodes.Add(node);
         }
         return nodes;

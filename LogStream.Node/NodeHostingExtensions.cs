@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LogStream.Node.Api;
 using LogStream.Node.Membership;
+using LogStream.Node.Query;
+using LogStream.Node.Replication;
 using LogStream.Node.Ring;
 using LogStream.Node.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -36,6 +39,9 @@ public static class NodeHostingExtensions
         builder.AddLogStorage();
         builder.AddMembership();
         services.AddSingleton<RingView>();
+        builder.AddReplication();
+        builder.AddQueries();
+        builder.AddPublicApi();
         return builder;
     }
 

@@ -34,4 +34,11 @@ public sealed class NodeOptions
     /// </summary>
     [Url(ErrorMessage = "LogStream:AdvertiseAddress must be an absolute http(s) URL, e.g. http://node-0.logstream:5100.")]
     public string? AdvertiseAddress { get; set; }
+
+    /// <summary>
+    /// Internal (replica, gRPC) base URL peers use. When empty: the public address's host with the port of the
+    /// Kestrel endpoint <c>Internal</c>.
+    /// </summary>
+    [Url(ErrorMessage = "LogStream:AdvertiseInternalAddress must be an absolute http URL, e.g. http://node-0.logstream:5300.")]
+    public string? AdvertiseInternalAddress { get; set; }
 }

@@ -1,5 +1,6 @@
 using LogStream.Node;
 using LogStream.Node.Api;
+using LogStream.Node.Replication;
 
 // Configuration and content come from the install directory, wherever the node is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -12,5 +13,6 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapPrometheusMetrics();
 app.MapLogStreamApi();
+app.MapReplicaApi();
 
 return app.RunNode();

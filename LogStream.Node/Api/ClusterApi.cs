@@ -34,6 +34,7 @@ public static class ClusterApi
                 .Select(m => new MemberResponse(
                     m.Id,
                     m.Address,
+                    m.InternalAddress,
                     m.Zone,
                     m.State.ToString().ToLowerInvariant(),
                     m.LastHeartbeat,
@@ -63,6 +64,7 @@ public sealed record ClusterResponse(
 public sealed record MemberResponse(
     string Id,
     string Address,
+    string? InternalAddress,
     string? Zone,
     string State,
     DateTimeOffset LastHeartbeat,

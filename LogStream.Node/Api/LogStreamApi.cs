@@ -6,6 +6,7 @@ public static class LogStreamApi
     public static IEndpointRouteBuilder MapLogStreamApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapClusterApi();
+        endpoints.MapLogsApi();
         return endpoints;
     }
 }

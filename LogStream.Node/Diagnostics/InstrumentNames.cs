@@ -14,6 +14,24 @@ public static class InstrumentNames
     public const string MembershipMembers = "logstream.membership.members";
     public const string MembershipDegraded = "logstream.membership.degraded";
 
+    public const string ReplicationMeter = "LogStream.Node.Replication";
+    public const string ReplicationActivitySource = "LogStream.Node.Replication";
+
+    public const string RecordsIngested = "logstream.records.ingested";
+    public const string QuorumFailures = "logstream.quorum.failures";
+    public const string WriteDuration = "logstream.write.duration";
+    public const string ReplicaRequests = "logstream.replica.requests";
+    public const string ReplicaRequestDuration = "logstream.replica.request.duration";
+    public const string ReplicaRecordsReceived = "logstream.replica.records_received";
+
+    public const string QueryMeter = "LogStream.Node.Query";
+    public const string QueryActivitySource = "LogStream.Node.Query";
+
+    public const string ReadDuration = "logstream.read.duration";
+    public const string ReadRepairs = "logstream.read_repairs";
+    public const string RecordsReadRepaired = "logstream.records.read_repaired";
+    public const string ReadHedges = "logstream.read.hedges";
+
     public const string StorageMeter = "LogStream.Node.Storage";
 
     public const string StorageRecordsAppended = "logstream.storage.records_appended";

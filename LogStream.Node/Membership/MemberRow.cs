@@ -8,6 +8,9 @@ public sealed record MemberRow
     /// <summary>Public HTTP base URL of the member.</summary>
     public required string Address { get; init; }
 
+    /// <summary>Internal (replica, gRPC over HTTP/2) base URL of the member; null when it has none.</summary>
+    public string? InternalAddress { get; init; }
+
     public string? Zone { get; init; }
 
     /// <summary>Grows by one every time the member process starts, so a restart is distinguishable from a stale row.</summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -18,6 +17,7 @@ public sealed partial class MembershipAgent(
     IOptions<NodeOptions> nodeOptions,
     IOptions<MembershipOptions> membershipOptions,
     IServer server,
+    IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     TimeProvider timeProvider,
     MembershipMetrics metrics,
@@ -27,7 +27,7 @@ public sealed partial class MembershipAgent(
     private readonly MembershipOptions _options = membershipOptions.Value;
     private readonly string _selfId = nodeOptions.Value.NodeId;
     private MemberRow? _own;
-    private string? _address;
+    private (string Public, string? Internal)? _addresses;
     private string? _zone;
     private bool _zoneResolved;
     private IAsyncDisposable? _subscription;
@@ -129,10 +129,12 @@ public sealed partial class MembershipAgent(
     private async Task RegisterAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var existing = await store.ReadAsync(_selfId, cancellationToken);
+        var (address, internalAddress) = _addresses ??= ResolveAddresses();
         var row = new MemberRow
         {
             Id = _selfId,
-            Address = _address ??= ResolveAddress(),
+            Address = address,
+            InternalAddress = internalAddress,
             Zone = _zone,
             Incarnation = (existing?.Incarnation ?? 0) + 1,
             Status = MemberStatus.Alive,
@@ -196,27 +198,10 @@ public sealed partial class MembershipAgent(
         await started.Task.WaitAsync(stoppingToken);
     }
 
-    private string ResolveAddress()
+    private (string Public, string? Internal) ResolveAddresses()
     {
-        if (!string.IsNullOrWhiteSpace(nodeOptions.Value.AdvertiseAddress))
-            return nodeOptions.Value.AdvertiseAddress.TrimEnd('/');
-
-        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var first = addresses.OrderBy(a => a.StartsWith("https", StringComparison.OrdinalIgnoreCase)).FirstOrDefault()
-            ?? throw new InvalidOperationException("LogStream:AdvertiseAddress is not set and the server reports no listening address.");
-        return AdvertisableAddress(first);
-    }
-
-    /// <summary>Replaces a wildcard listening host (0.0.0.0, [::], +, *) by this machine's name.</summary>
-    internal static string AdvertisableAddress(string listening)
-    {
-        var normalized = listening.Replace("://+", "://wildcard", StringComparison.Ordinal)
-            .Replace("://*", "://wildcard", StringComparison.Ordinal);
-        var uri = new Uri(normalized);
-        var host = uri.Host;
-        if (host == "wildcard" || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any))))
-            host = Dns.GetHostName();
-        return new UriBuilder(uri.Scheme, host, uri.Port).Uri.ToString().TrimEnd('/');
+        var listening = server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        return NodeAddresses.Resolve(nodeOptions.Value, configuration, listening);
     }
 
     // Graceful leave: announce before the server drains, so peers stop routing to us at once.

@@ -15,6 +15,7 @@ public enum MemberState
 public sealed record Member(
     string Id,
     string Address,
+    string? InternalAddress,
     string? Zone,
     MemberState State,
     DateTimeOffset LastHeartbeat,
@@ -54,7 +55,7 @@ public sealed class MembershipSnapshot
     public static MembershipSnapshot Create(IEnumerable<MemberRow> rows, DateTimeOffset now, MembershipOptions options)
     {
         var members = rows
-            .Select(row => new Member(row.Id, row.Address, NullIfEmpty(row.Zone), StateOf(row, now, options), row.HeartbeatAt, row.Incarnation))
+            .Select(row => new Member(row.Id, row.Address, row.InternalAddress, NullIfEmpty(row.Zone), StateOf(row, now, options), row.HeartbeatAt, row.Incarnation))
             .OrderBy(m => m.Id, StringComparer.Ordinal)
             .ToImmutableArray();
         return new MembershipSnapshot(members, now);

@@ -4,6 +4,21 @@ using System.Text;
 
 namespace LogStream.Node.Ring;
 
+/// <summary>A token range (start, end] on the ring, wrapping past the top; start == end is the whole ring.</summary>
+public readonly record struct TokenRange(ulong Start, ulong End)
+{
+    public static readonly TokenRange Whole = new(0, 0);
+
+    public bool Contains(ulong token) =>
+        Start == End || (Start < End ? token > Start && token <= End : token > Start || token <= End);
+}
+
+/// <summary>Token ranges that share one replica set (listed in ring order from the range's end).</summary>
+public sealed record ReplicaGroup(ImmutableArray<RingMember> Replicas, IReadOnlyList<TokenRange> Ranges)
+{
+    public bool Contains(ulong token) => Ranges.Any(r => r.Contains(token));
+}
+
 /// <summary>A member as placement sees it: an id (its tokens derive from it) and a zone, when known.</summary>
 public sealed record RingMember(string Id, string? Zone);
 
@@ -141,6 +156,56 @@ public sealed class TokenRing
         }
         var total = Math.Pow(2, 64);
         return Members.Select((m, i) => (m.Id, Share: owned[i] / total)).ToDictionary(x => x.Id, x => x.Share);
+    }
+
+    /// <summary>
+    /// The ring cut into token ranges (start, end] that share one replica set, grouped by that set: reading R
+    /// replicas of every group covers every partition. With as many members as copies there is one group and one
+    /// range, the whole ring (start == end). Cached per ring and replication factor.
+    /// </summary>
+    public IReadOnlyList<ReplicaGroup> ReplicaGroups(int replicationFactor)
+    {
+        var cached = Volatile.Read(ref _groups);
+        if (cached is not null && cached.ReplicationFactor == replicationFactor)
+            return cached.Groups;
+        var groups = ComputeReplicaGroups(replicationFactor);
+        Volatile.Write(ref _groups, new GroupsCache(replicationFactor, groups));
+        return groups;
+    }
+
+    private sealed record GroupsCache(int ReplicationFactor, IReadOnlyList<ReplicaGroup> Groups);
+
+    private GroupsCache? _groups;
+
+    private List<ReplicaGroup> ComputeReplicaGroups(int replicationFactor)
+    {
+        var byKey = new Dictionary<string, (ImmutableArray<RingMember> Replicas, List<TokenRange> Ranges)>(StringComparer.Ordinal);
+        var order = new List<string>();
+        for (var i = 0; i < _tokens.Length; i++)
+        {
+            // Token i owns the arc (previous token, token i]; every key in it has the replicas of token i.
+            var replicas = ReplicasFor(_tokens[i], replicationFactor);
+            var key = string.Join(",", replicas.Select(r => r.Id).Order(StringComparer.Ordinal));
+            var start = i == 0 ? _tokens[^1] : _tokens[i - 1];
+            if (!byKey.TryGetValue(key, out var group))
+            {
+                group = (replicas, []);
+                byKey[key] = group;
+                order.Add(key);
+            }
+            var ranges = group.Ranges;
+            if (ranges.Count > 0 && ranges[^1].End == start)
+                ranges[^1] = ranges[^1] with { End = _tokens[i] };
+            else
+                ranges.Add(new TokenRange(start, _tokens[i]));
+        }
+
+        return order.Select(key =>
+        {
+            var (replicas, ranges) = byKey[key];
+            // One group owning every arc owns the whole ring.
+            return byKey.Count == 1 ? new ReplicaGroup(replicas, [TokenRange.Whole]) : new ReplicaGroup(replicas, ranges);
+        }).ToList();
     }
 
     private int IndexOf(string memberId)

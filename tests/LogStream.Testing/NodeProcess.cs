@@ -9,6 +9,12 @@ public sealed record NodeSpec(string NodeId, string DataDirectory, string RedisC
     /// <summary>Public HTTP port; 0 lets the node pick a free one.</summary>
     public int Port { get; init; }
 
+    /// <summary>Internal (replica gRPC) port; 0 picks a free one when the node starts (kept across restarts).</summary>
+    public int InternalPort { get; init; }
+
+    /// <summary>Shared by the nodes of one test cluster.</summary>
+    public string ClusterSecret { get; init; } = NodeProcess.DefaultClusterSecret;
+
     /// <summary>Extra configuration, as <c>key=value</c> pairs (e.g. <c>LogStream:Membership:DownAfter</c>).</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 }
@@ -16,6 +22,8 @@ public sealed record NodeSpec(string NodeId, string DataDirectory, string RedisC
 /// <summary>A storage node running as its own process (<c>dotnet LogStream.Node.dll</c>), as in production.</summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
+    public const string DefaultClusterSecret = "logstream-test-cluster-secret";
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -41,6 +49,8 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public static async Task<NodeProcess> StartAsync(NodeSpec spec, TimeSpan? startTimeout = null)
     {
+        if (spec.InternalPort == 0)
+            spec = spec with { InternalPort = Ports.FreeTcpPort() };
         var arguments = new List<string>
         {
             Repository.NodeDll,
@@ -48,6 +58,8 @@ public sealed class NodeProcess : IAsyncDisposable
             $"--LogStream:DataDirectory={spec.DataDirectory}",
             $"--ConnectionStrings:redis={spec.RedisConnectionString}",
             $"--Kestrel:Endpoints:Public:Url=http://127.0.0.1:{spec.Port}",
+            $"--Kestrel:Endpoints:Internal:Url=http://127.0.0.1:{spec.InternalPort}",
+            $"--LogStream:Security:ClusterSecret={spec.ClusterSecret}",
         };
         arguments.AddRange(spec.Settings.Select(s => $"--{s.Key}={s.Value}"));
         var process = new ChildProcess("dotnet", arguments, new Dictionary<string, string>
@@ -57,7 +69,9 @@ public sealed class NodeProcess : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Information",
         }) { Name = spec.NodeId };
 
-        var line = await process.WaitForLineAsync(l => l.Contains("Now listening on: http://", StringComparison.Ordinal),
+        var internalAddress = $"http://127.0.0.1:{spec.InternalPort}";
+        var line = await process.WaitForLineAsync(
+            l => l.Contains("Now listening on: http://", StringComparison.Ordinal) && !l.Contains(internalAddress, StringComparison.Ordinal),
             startTimeout ?? TimeSpan.FromSeconds(30), $"{spec.NodeId} to listen");
         var url = line[(line.IndexOf("http://", StringComparison.Ordinal))..].Trim();
         return new NodeProcess(spec, process, new Uri(url));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using LogStream.Node.Membership;
 using LogStream.Node.Ring;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -35,6 +36,7 @@ public sealed class MembershipAgentTests : IDisposable
             nodeOptions,
             Options.Create(_timing),
             new NoServer(),
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
             new StartedLifetime(),
             _time,
             new MembershipMetrics(new TestMeterFactory(), view),
@@ -219,14 +221,45 @@ public sealed class MembershipAgentTests : IDisposable
     [InlineData("http://+:5102", "5102")]
     public void AWildcardListeningAddressIsAdvertisedWithTheMachineName(string listening, string port)
     {
-        Assert.Equal($"http://{System.Net.Dns.GetHostName().ToLowerInvariant()}:{port}", MembershipAgent.AdvertisableAddress(listening).ToLowerInvariant());
+        Assert.Equal($"http://{System.Net.Dns.GetHostName().ToLowerInvariant()}:{port}", NodeAddresses.Advertisable(listening).ToLowerInvariant());
     }
 
     [Fact]
     public void AConcreteListeningAddressIsAdvertisedAsIs()
     {
-        Assert.Equal("http://127.0.0.1:5100", MembershipAgent.AdvertisableAddress("http://127.0.0.1:5100"));
-        Assert.Equal("http://localhost:5100", MembershipAgent.AdvertisableAddress("http://localhost:5100/"));
+        Assert.Equal("http://127.0.0.1:5100", NodeAddresses.Advertisable("http://127.0.0.1:5100"));
+        Assert.Equal("http://localhost:5100", NodeAddresses.Advertisable("http://localhost:5100/"));
+    }
+
+    [Fact]
+    public void BothAddressesAreReadFromTheListeningEndpointsMatchedByPort()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [NodeAddresses.PublicEndpointKey] = "http://127.0.0.1:0",
+            [NodeAddresses.InternalEndpointKey] = "http://127.0.0.1:5301",
+        }).Build();
+
+        var (publicAddress, internalAddress) = NodeAddresses.Resolve(new NodeOptions(), configuration, ["http://127.0.0.1:5301", "http://127.0.0.1:41234"]);
+
+        Assert.Equal("http://127.0.0.1:41234", publicAddress);
+        Assert.Equal("http://127.0.0.1:5301", internalAddress);
+    }
+
+    [Fact]
+    public void TheInternalAddressTakesTheAdvertisedPublicHost()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [NodeAddresses.PublicEndpointKey] = "http://0.0.0.0:5100",
+            [NodeAddresses.InternalEndpointKey] = "http://0.0.0.0:5300",
+        }).Build();
+        var options = new NodeOptions { AdvertiseAddress = "http://logstream-1.logstream-headless:5100" };
+
+        var (publicAddress, internalAddress) = NodeAddresses.Resolve(options, configuration, ["http://0.0.0.0:5100", "http://0.0.0.0:5300"]);
+
+        Assert.Equal("http://logstream-1.logstream-headless:5100", publicAddress);
+        Assert.Equal("http://logstream-1.logstream-headless:5300", internalAddress);
     }
 
     public void Dispose()
