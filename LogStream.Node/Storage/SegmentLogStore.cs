@@ -730,7 +730,9 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                 bucket.Ids.Remove(digest.Id);
             _metrics.RecordsRemoved(lost.Count);
             var array = lost.ToArray();
-            Notify(o => o.OnRemoved(bucket.Key, array));
+            // During start-up the observers learn the surviving set from OnBucketLoaded instead.
+            if (_open)
+                Notify(o => o.OnRemoved(bucket.Key, array));
             LogLostRecords(lost.Count, bucket.Key.Partition, bucket.Key.Bucket);
         }
 
