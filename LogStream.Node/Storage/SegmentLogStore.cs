@@ -808,11 +808,13 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             var first = group.First().Header;
             var key = new BucketKey(first.Partition, Partitioner.FromUnixTicks(first.BucketTicks));
             var bucket = _buckets.GetOrAdd(key, k => NewBucket(k, first.WidthTicks));
-            var replacedUpTo = group.Max(f => f.Header.ReplacesUpTo);
-            var segments = new List<Segment>();
+            // Newest first: a segment that opens declares which older ones it replaced; one that does not open (moved
+            // aside) declares nothing, so the older files it would have replaced stay as the best copy there is.
+            uint replacedUpTo = 0;
+            var opened = new List<(Segment Segment, List<RecordDigest> Digests)>();
             var corruptions = new List<CorruptionReport>();
             var duplicates = false;
-            foreach (var file in group.OrderBy(f => f.Header.Sequence))
+            foreach (var file in group.OrderByDescending(f => f.Header.Sequence))
             {
                 bucket.NextSequence = Math.Max(bucket.NextSequence, file.Header.Sequence + 1);
                 if (file.Header.Sequence <= replacedUpTo)
@@ -857,7 +859,14 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                     foreach (var (offset, length, ids) in result.CorruptBlocks)
                         corruptions.Add(new CorruptionReport(key, file.Path, offset, length, ids, "block CRC mismatch"));
                 }
+                replacedUpTo = Math.Max(replacedUpTo, file.Header.ReplacesUpTo);
+                opened.Add((segment, digests));
+            }
 
+            opened.Reverse();
+            var segments = new List<Segment>(opened.Count);
+            foreach (var (segment, digests) in opened)
+            {
                 foreach (var digest in digests)
                 {
                     if (!bucket.Ids.TryAdd(digest.Id, new DigestValue(digest.ContentHash, digest.EncodedBytes)))
