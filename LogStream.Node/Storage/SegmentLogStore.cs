@@ -185,7 +185,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
 
         while (true)
         {
-            var bucket = _buckets.GetOrAdd(key, k => NewBucket(k, Partitioner.BucketWidth.Ticks));
+            var bucket = _buckets.GetOrAdd(key, static (k, self) => self.NewBucket(k, self.Partitioner.BucketWidth.Ticks), this);
             await bucket.Gate.WaitAsync(cancellationToken);
             try
             {
