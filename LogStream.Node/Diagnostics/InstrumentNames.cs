@@ -35,7 +35,7 @@ public static class InstrumentNames
     public const string StorageMeter = "LogStream.Node.Storage";
 
     public const string StorageRecordsAppended = "logstream.storage.records_appended";
-    public const string StorageBytesAppended = "logstream.storage.bytes_appended";
+    public const string StorageBytesAppended = "logstream.storage.appended_bytes";
     public const string StorageRecordsDuplicate = "logstream.storage.records_duplicate";
     public const string StorageFsyncs = "logstream.storage.fsyncs";
     public const string StorageRecordsPerFsync = "logstream.storage.records_per_fsync";

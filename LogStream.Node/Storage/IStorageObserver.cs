@@ -2,9 +2,11 @@ namespace LogStream.Node.Storage;
 
 /// <summary>
 /// Hook for components that keep derived per-bucket state (the anti-entropy Merkle trees). Register
-/// implementations in DI; the store calls all of them. Calls come synchronously, under the bucket's lock, in the
-/// order the changes happen, so derived state never drifts: keep them fast, never block, never call back into the
-/// store. An observer must not depend on <see cref="ILogStore"/> (that would be a dependency cycle): keep the
+/// implementations in DI; the store calls all of them. Appends, removals, drops and loads are reported synchronously,
+/// under the bucket's lock, in the order the changes happen, so derived state never drifts (corruption met by a
+/// query is reported from the reading thread; the records it lost follow as <see cref="OnRemoved"/> once maintenance
+/// rewrites the bucket). Keep calls fast, never block, never call back into the store. An exception is logged and
+/// does not fail the append. An observer must not depend on <see cref="ILogStore"/> (that would be a dependency cycle): keep the
 /// derived state in its own class and let the service that uses the store read it.
 /// </summary>
 public interface IStorageObserver

@@ -244,7 +244,7 @@ internal sealed class LogSegment : Segment
                 {
                     if (i == j)
                     {
-                        if (filter.MatchesLevel(refs[i].Level) && TryRead(window, refs[i], filter, corruption, out var entry))
+                        if (filter.MatchesLevel(refs[i].Level) && TryRead(window, refs[i], filter, corruption, out var entry, backward: true))
                             yield return entry;
                     }
                     else
@@ -255,7 +255,7 @@ internal sealed class LogSegment : Segment
                         Array.Sort(run, (a, b) => string.CompareOrdinal(refs[b].Id, refs[a].Id));
                         foreach (var index in run)
                         {
-                            if (filter.MatchesLevel(refs[index].Level) && TryRead(window, refs[index], filter, corruption, out var entry))
+                            if (filter.MatchesLevel(refs[index].Level) && TryRead(window, refs[index], filter, corruption, out var entry, backward: true))
                                 yield return entry;
                         }
                     }
@@ -275,7 +275,7 @@ internal sealed class LogSegment : Segment
         candidates.Sort((a, b) => refs[a].Ticks != refs[b].Ticks ? refs[b].Ticks.CompareTo(refs[a].Ticks) : string.CompareOrdinal(refs[b].Id, refs[a].Id));
         foreach (var index in candidates)
         {
-            if (TryRead(window, refs[index], filter, corruption, out var entry))
+            if (TryRead(window, refs[index], filter, corruption, out var entry, backward: true))
                 yield return entry;
         }
     }
@@ -336,11 +336,12 @@ internal sealed class LogSegment : Segment
     /// <summary>The frame refs of the published prefix (for rewrites and digests).</summary>
     public ReadOnlySpan<FrameRef> Refs => Volatile.Read(ref _refs).AsSpan(0, Volatile.Read(ref _count));
 
-    private bool TryRead(FileWindow window, in FrameRef frameRef, RecordFilter filter, CorruptionSink corruption, out Entry entry)
+    /// <param name="backward">The caller walks towards the start of the file: load windows that end at the frame.</param>
+    private bool TryRead(FileWindow window, in FrameRef frameRef, RecordFilter filter, CorruptionSink corruption, out Entry entry, bool backward = false)
     {
         entry = default;
         var frameLength = SegmentFormat.FrameHeaderBytes + frameRef.PayloadLength;
-        var frame = window.Read(frameRef.Offset, frameLength, backward: true);
+        var frame = window.Read(frameRef.Offset, frameLength, backward);
         if (BinaryPrimitives.ReadUInt32LittleEndian(frame.Span) != (uint)frameRef.PayloadLength
             || !SegmentFormat.FrameChecksumMatches(frame.Span, frameRef.PayloadLength))
         {

@@ -185,7 +185,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
 
         while (true)
         {
-            var bucket = _buckets.GetOrAdd(key, k => NewBucket(k, Partitioner.BucketWidth.Ticks));
+            var bucket = _buckets.GetOrAdd(key, static (k, self) => self.NewBucket(k, self.Partitioner.BucketWidth.Ticks), this);
             await bucket.Gate.WaitAsync(cancellationToken);
             try
             {
@@ -363,12 +363,12 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         var acquired = AcquireSegments(filter);
         try
         {
+            // Segments count independently: a scan decompresses them on every core.
             long count = 0;
-            foreach (var (segment, _, _) in acquired)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                count += segment.Count(filter, _readCorruption);
-            }
+            Parallel.ForEach(acquired, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                () => 0L,
+                (item, _, subtotal) => subtotal + item.Segment.Count(filter, _readCorruption),
+                subtotal => Interlocked.Add(ref count, subtotal));
             if (query.Limit is { } limit)
                 count = Math.Min(count, limit);
             return ValueTask.FromResult(count);
@@ -730,7 +730,9 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                 bucket.Ids.Remove(digest.Id);
             _metrics.RecordsRemoved(lost.Count);
             var array = lost.ToArray();
-            Notify(o => o.OnRemoved(bucket.Key, array));
+            // During start-up the observers learn the surviving set from OnBucketLoaded instead.
+            if (_open)
+                Notify(o => o.OnRemoved(bucket.Key, array));
             LogLostRecords(lost.Count, bucket.Key.Partition, bucket.Key.Bucket);
         }
 
@@ -806,11 +808,13 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             var first = group.First().Header;
             var key = new BucketKey(first.Partition, Partitioner.FromUnixTicks(first.BucketTicks));
             var bucket = _buckets.GetOrAdd(key, k => NewBucket(k, first.WidthTicks));
-            var replacedUpTo = group.Max(f => f.Header.ReplacesUpTo);
-            var segments = new List<Segment>();
+            // Newest first: a segment that opens declares which older ones it replaced; one that does not open (moved
+            // aside) declares nothing, so the older files it would have replaced stay as the best copy there is.
+            uint replacedUpTo = 0;
+            var opened = new List<(Segment Segment, List<RecordDigest> Digests)>();
             var corruptions = new List<CorruptionReport>();
             var duplicates = false;
-            foreach (var file in group.OrderBy(f => f.Header.Sequence))
+            foreach (var file in group.OrderByDescending(f => f.Header.Sequence))
             {
                 bucket.NextSequence = Math.Max(bucket.NextSequence, file.Header.Sequence + 1);
                 if (file.Header.Sequence <= replacedUpTo)
@@ -855,7 +859,14 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                     foreach (var (offset, length, ids) in result.CorruptBlocks)
                         corruptions.Add(new CorruptionReport(key, file.Path, offset, length, ids, "block CRC mismatch"));
                 }
+                replacedUpTo = Math.Max(replacedUpTo, file.Header.ReplacesUpTo);
+                opened.Add((segment, digests));
+            }
 
+            opened.Reverse();
+            var segments = new List<Segment>(opened.Count);
+            foreach (var (segment, digests) in opened)
+            {
                 foreach (var digest in digests)
                 {
                     if (!bucket.Ids.TryAdd(digest.Id, new DigestValue(digest.ContentHash, digest.EncodedBytes)))

@@ -13,7 +13,8 @@ namespace LogStream.Storage.Tests;
 /// </summary>
 public class CrashTests(ITestOutputHelper output)
 {
-    private const int Rounds = 24;
+    // LOGSTREAM_CRASH_ROUNDS raises the count for a soak run; 24 keeps the suite well under a minute.
+    private static readonly int Rounds = int.TryParse(Environment.GetEnvironmentVariable("LOGSTREAM_CRASH_ROUNDS"), out var n) ? n : 24;
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan AckDeadline = TimeSpan.FromSeconds(10);
 
@@ -24,7 +25,8 @@ public class CrashTests(ITestOutputHelper output)
         var harness = Path.Combine(AppContext.BaseDirectory, "LogStream.Storage.CrashHarness.dll");
         Assert.True(File.Exists(harness), $"crash harness not built next to the tests: {harness}");
         var acknowledged = new HashSet<string>(StringComparer.Ordinal);
-        var random = new Random(20261126);
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("LOGSTREAM_CRASH_SEED"), out var s) ? s : 20261126;
+        var random = new Random(seed);
         var meters = new StoreHarness().MeterFactory;
         var totalTruncations = 0;
 

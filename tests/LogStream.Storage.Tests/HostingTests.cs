@@ -10,9 +10,13 @@ namespace LogStream.Storage.Tests;
 
 public class HostingTests
 {
-    private static IHost BuildHost(string dataDirectory, params (string Key, string Value)[] settings)
+    private static IHost BuildHost(string dataDirectory, params (string Key, string Value)[] settings) => BuildHost(dataDirectory, null, settings);
+
+    private static IHost BuildHost(string dataDirectory, TimeProvider? time, params (string Key, string Value)[] settings)
     {
         var builder = Host.CreateApplicationBuilder();
+        if (time is not null)
+            builder.Services.AddSingleton(time);
         builder.Configuration.AddInMemoryCollection(
             new[] { ("LogStream:DataDirectory", dataDirectory) }.Concat(settings).Select(s => new KeyValuePair<string, string?>(s.Item1, s.Item2)));
         builder.Services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.SectionName);
@@ -61,6 +65,26 @@ public class HostingTests
         await again.StartAsync();
         Assert.Single(await again.Services.GetRequiredService<ILogStore>().ReadEverythingAsync());
         await again.StopAsync();
+    }
+
+    [Fact]
+    public async Task TheMaintenanceTimerRunsOnTheInjectedClock()
+    {
+        using var directory = new TempDirectory();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Records.Base.AddMinutes(30));
+        using var host = BuildHost(directory.Path, time, ("LogStream:Storage:Retention", "02:00:00"), ("LogStream:Storage:MaintenanceInterval", "00:01:00"));
+        await host.StartAsync();
+        var store = host.Services.GetRequiredService<ILogStore>();
+        await store.AppendAsync([Records.Make("a", Records.Base)]);
+
+        time.Advance(TimeSpan.FromHours(3));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (store.ListBuckets().Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the maintenance timer did not drop the expired bucket within 10 s of the clock passing retention");
+            await Task.Delay(10);
+        }
+        await host.StopAsync();
     }
 
     [Fact]

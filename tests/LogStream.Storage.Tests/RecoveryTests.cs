@@ -170,6 +170,30 @@ public class RecoveryTests
     }
 
     [Fact]
+    public async Task OlderSegmentsStayWhenTheRewriteThatReplacedThemIsUnreadable()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 10).Select(i => Records.Make($"r{i}")).ToList());
+        var log = Records.SegmentFile(harness.Path, ".log");
+        var copy = await File.ReadAllBytesAsync(log);
+        harness.Time.SetUtcNow(Records.Base.AddHours(2));
+        await store.RunMaintenanceAsync();
+        await store.DisposeAsync();
+
+        // The old log survived a crash right after the rename, and then the new sealed file rotted.
+        await File.WriteAllBytesAsync(log, copy);
+        var sealedFile = Records.SegmentFile(harness.Path, ".sealed");
+        var bytes = await File.ReadAllBytesAsync(sealedFile);
+        bytes[^2] ^= 0xFF;
+        await File.WriteAllBytesAsync(sealedFile, bytes);
+
+        store = await harness.OpenAsync();
+        Assert.Single(harness.Observer.Corruptions);
+        Assert.Equal(10, (await store.ReadEverythingAsync()).Count);
+    }
+
+    [Fact]
     public async Task SegmentWithoutADurableHeaderIsRemoved()
     {
         await using var harness = new StoreHarness();

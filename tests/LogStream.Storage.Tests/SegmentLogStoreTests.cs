@@ -8,19 +8,6 @@ public class SegmentLogStoreTests
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public async Task AppendedRecordsComeBackFromQueriesNewestFirst()
-    {
-        await using var harness = new StoreHarness();
-        var store = await harness.OpenAsync();
-        var records = Enumerable.Range(0, 10).Select(i => Records.Make($"r{i}", Records.Base.AddMinutes(i))).ToList();
-        var result = await store.AppendAsync(records);
-
-        Assert.Equal(10, result.Added);
-        var found = await store.QueryAsync(new LogQuery()).ToListAsync();
-        Assert.Equal(records.AsEnumerable().Reverse(), found);
-    }
-
-    [Fact]
     public async Task ALoneAppendNeedsNoTimerTickAndTakesOneFsync()
     {
         // The fake clock never moves: if an append waited for a timer, it would never finish.
@@ -82,23 +69,6 @@ public class SegmentLogStoreTests
         {
             segment.Retire();
         }
-    }
-
-    [Fact]
-    public async Task TheSameIdIsStoredOnceAlsoAcrossRestarts()
-    {
-        await using var harness = new StoreHarness();
-        var store = await harness.OpenAsync();
-        var a = Records.Make("a");
-        var first = await store.AppendAsync([a, Records.Make("b"), a]);
-        Assert.Equal([AppendStatus.Added, AppendStatus.Added, AppendStatus.AlreadyPresent], first.Statuses);
-
-        store = await harness.ReopenAsync();
-        var second = await store.AppendAsync([a, Records.Make("c")]);
-        Assert.Equal([AppendStatus.AlreadyPresent, AppendStatus.Added], second.Statuses);
-        Assert.Equal(["a", "b", "c"], (await store.ReadEverythingAsync()).Select(r => r.Id).Order());
-        Assert.Single(harness.Observer.Appended);
-        Assert.Equal("c", harness.Observer.Appended.Single().Records.Single().Id);
     }
 
     [Fact]
@@ -216,41 +186,6 @@ public class SegmentLogStoreTests
 
         store = await harness.ReopenAsync();
         Assert.Equal(["new"], (await store.ReadEverythingAsync()).Select(r => r.Id));
-    }
-
-    [Fact]
-    public async Task QueryFiltersCombine()
-    {
-        await using var harness = new StoreHarness();
-        var store = await harness.OpenAsync();
-        await store.AppendAsync([
-            Records.Make("1", Records.Base.AddMinutes(1), LogSeverity.Error, "checkout", "Payment DECLINED"),
-            Records.Make("2", Records.Base.AddMinutes(2), LogSeverity.Warn, "checkout", "payment slow"),
-            Records.Make("3", Records.Base.AddMinutes(3), LogSeverity.Fatal, "checkout", "payment gateway down"),
-            Records.Make("4", Records.Base.AddMinutes(4), LogSeverity.Error, "search", "payment index stale"),
-            Records.Make("5", Records.Base.AddMinutes(5), LogSeverity.Error, "checkout", "cart empty"),
-        ]);
-
-        async Task<string[]> Ids(LogQuery query) => (await store.QueryAsync(query).ToListAsync()).Select(r => r.Id).ToArray();
-        Assert.Equal(["5", "4", "1"], await Ids(new LogQuery { Level = LogSeverity.Error }));
-        Assert.Equal(["5", "4", "3", "1"], await Ids(new LogQuery { MinLevel = LogSeverity.Error }));
-        Assert.Equal(["3", "1"], await Ids(new LogQuery { MinLevel = LogSeverity.Error, Source = "checkout", Contains = "PAYMENT" }));
-        Assert.Equal(["3", "2"], await Ids(new LogQuery { From = Records.Base.AddMinutes(2), To = Records.Base.AddMinutes(4) }));
-        Assert.Equal(["5", "4"], await Ids(new LogQuery { Limit = 2 }));
-        Assert.Equal(["4"], await Ids(new LogQuery { Partitions = new HashSet<string> { "source:search" } }));
-        Assert.Equal(3, await store.CountAsync(new LogQuery { Level = LogSeverity.Error }));
-    }
-
-    [Fact]
-    public async Task ReadRecordsReturnsOnlyTheAskedIds()
-    {
-        await using var harness = new StoreHarness();
-        var store = await harness.OpenAsync();
-        await store.AppendAsync(Enumerable.Range(0, 10).Select(i => Records.Make($"r{i}")).ToList());
-        var key = store.ListBuckets().Single().Key;
-        var found = await store.ReadRecordsAsync(key, ["r1", "r9", "nope"]).ToListAsync();
-        Assert.Equal(["r1", "r9"], found.Select(r => r.Id).Order());
-        Assert.Empty(await store.ReadRecordsAsync(new BucketKey("source:none", Records.Base), ["r1"]).ToListAsync());
     }
 
     [Fact]

@@ -14,14 +14,14 @@ internal static class BenchData
 
     public static IMeterFactory MeterFactory { get; } = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
 
-    /// <summary>Record i of the data set: 1% ERROR (every 100th), 24 h of timestamps, 10 sources, ~250 bytes encoded.</summary>
+    /// <summary>Record i of the data set: 1% ERROR (every 100th), 24 h of timestamps, 10 sources (ERRORs spread over all), ~250 bytes encoded.</summary>
     public static LogRecord Record(long i, DateTimeOffset? timestamp = null)
     {
         var level = i % 100 == 0 ? LogSeverity.Error : (LogSeverity)(1 + i % 3);
         var message = level == LogSeverity.Error
-            ? $"payment {i:D8} failed: gateway timeout after {i % 5000} ms; user=u{i % 9973} tenant=t{i % 97} region=eu-west-1 trace={i * 2654435761 % 1000000007:x12} retry={i % 3} queue=payments-{i % 7} code=504"
-            : $"GET /api/v1/orders/{i % 100000} completed with status 200 after {i % 700} ms; user=u{i % 9973} tenant=t{i % 97} region=eu-west-1 trace={i * 2654435761 % 1000000007:x12} cache={(i % 2 == 0 ? "hit" : "miss")}";
-        return new LogRecord($"{i:D12}", timestamp ?? Base.AddTicks(i * (TimeSpan.TicksPerDay / RecordCount)), level, $"service-{i % Sources}", message);
+            ? $"payment {i:D8} failed: gateway timeout after {i % 5000} ms; user=u{i % 9973} tenant=t{i % 97} region=eu-west-1 trace={i * 2654435761 % 1000000007:x12} retry={i % 3} queue=payments-{i % 7} code=504 pod=payments-7f9c8d6b5-x2k4q build=2026.11.3"
+            : $"GET /api/v1/orders/{i % 100000} completed with status 200 after {i % 700} ms; user=u{i % 9973} tenant=t{i % 97} region=eu-west-1 trace={i * 2654435761 % 1000000007:x12} cache={(i % 2 == 0 ? "hit" : "miss")} pod=orders-7f9c8d6b5-x2k4q build=2026.11.3 agent=Mozilla/5.0";
+        return new LogRecord($"{i:D12}", timestamp ?? Base.AddTicks(i * (TimeSpan.TicksPerDay / RecordCount)), level, $"service-{(i + i / 100) % Sources}", message);
     }
 
     /// <summary>Opens (building it the first time) a 1 M-record store in a fixed folder; sealed or all in unsealed segments.</summary>
