@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LogStream.Node.Membership;
+using LogStream.Node.Replication.Hints;
 using LogStream.Node.Ring;
 using LogStream.Node.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -36,6 +37,7 @@ public static class NodeHostingExtensions
         builder.AddLogStorage();
         builder.AddMembership();
         services.AddSingleton<RingView>();
+        builder.AddHintedHandoff();
         return builder;
     }
 
