@@ -4,6 +4,7 @@ using LogStream.Node.Api;
 using LogStream.Node.Membership;
 using LogStream.Node.Query;
 using LogStream.Node.Replication;
+using LogStream.Node.Replication.Hints;
 using LogStream.Node.Ring;
 using LogStream.Node.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -40,6 +41,7 @@ public static class NodeHostingExtensions
         builder.AddMembership();
         services.AddSingleton<RingView>();
         builder.AddReplication();
+        builder.AddHintedHandoff();
         builder.AddQueries();
         builder.AddPublicApi();
         return builder;

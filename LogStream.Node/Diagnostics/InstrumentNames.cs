@@ -48,4 +48,12 @@ public static class InstrumentNames
     public const string StorageBucketsSealed = "logstream.storage.buckets_sealed";
     public const string StorageRetentionDrops = "logstream.storage.retention_drops";
     public const string StorageRecordsRemoved = "logstream.storage.records_removed";
+
+    public const string HintsMeter = "LogStream.Node.Hints";
+
+    public const string HintsStored = "logstream.hints.stored";
+    public const string HintsReplayed = "logstream.hints.replayed";
+    public const string HintsExpired = "logstream.hints.expired";
+    public const string HintsPending = "logstream.hints.pending";
+    public const string HintsCorrupt = "logstream.hints.corrupt";
 }

@@ -7,12 +7,20 @@ namespace LogStream.Node.Storage;
 /// next round, so many concurrent writers share one fsync. In interval mode a timer drives the rounds and writers
 /// wait only when syncing falls more than two intervals behind. An fsync error is not retried (the page cache
 /// can no longer be trusted, "fsyncgate"): the store stops accepting writes until restarted.
+/// Files are anything that can be fsynced (<see cref="IGroupCommitFile"/>): log segments here, hint segments in
+/// the hinted-handoff log, which shares this logic rather than repeating it.
 /// </summary>
-internal sealed class GroupCommitter(StorageMetrics metrics, TimeProvider timeProvider, bool interval, TimeSpan fsyncInterval)
+/// <param name="committed">Called after every round that made records durable: the records and the round's duration.</param>
+internal sealed class GroupCommitter(Action<int, TimeSpan> committed, TimeProvider timeProvider, bool interval, TimeSpan fsyncInterval)
 {
+    public GroupCommitter(StorageMetrics metrics, TimeProvider timeProvider, bool interval, TimeSpan fsyncInterval)
+        : this(metrics.Committed, timeProvider, interval, fsyncInterval)
+    {
+    }
+
     private readonly object _gate = new();
-    private HashSet<LogSegment> _dirty = [];
-    private HashSet<LogSegment> _spare = [];
+    private HashSet<IGroupCommitFile> _dirty = [];
+    private HashSet<IGroupCommitFile> _spare = [];
     private long _written;
     private long _durable;
     private int _pendingRecords;
@@ -27,7 +35,7 @@ internal sealed class GroupCommitter(StorageMetrics metrics, TimeProvider timePr
     public Exception? Failure => Volatile.Read(ref _failure);
 
     /// <summary>Registers written records; returns the ticket to wait for. Call right after the write.</summary>
-    public long MarkDirty(LogSegment segment, int records)
+    public long MarkDirty(IGroupCommitFile segment, int records)
     {
         lock (_gate)
         {
@@ -97,7 +105,7 @@ internal sealed class GroupCommitter(StorageMetrics metrics, TimeProvider timePr
     {
         while (true)
         {
-            HashSet<LogSegment> dirty;
+            HashSet<IGroupCommitFile> dirty;
             TaskCompletionSource round;
             long ticket;
             int records;
@@ -156,14 +164,15 @@ internal sealed class GroupCommitter(StorageMetrics metrics, TimeProvider timePr
                 _runningRound = null;
             }
             if (records > 0)
-                metrics.Committed(records, timeProvider.GetElapsedTime(started));
+                committed(records, timeProvider.GetElapsedTime(started));
             round.TrySetResult();
         }
     }
 
-    private static void Sync(LogSegment segment)
+    private static void Sync(IGroupCommitFile segment)
     {
-        // A segment retired by a rewrite since it was written: the rewrite made its records durable in the new file.
+        // A file retired since it was written: a rewrite made its records durable in a new file, or (hints) its
+        // records were delivered and the file deleted.
         if (!segment.TryAcquire())
             return;
         try
@@ -177,4 +186,16 @@ internal sealed class GroupCommitter(StorageMetrics metrics, TimeProvider timePr
     }
 
     private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>A file <see cref="GroupCommitter"/> can make durable. Reference counted: a retired file needs no fsync.</summary>
+internal interface IGroupCommitFile
+{
+    /// <summary>Takes a reference; false once the file was retired (its handle may be closed).</summary>
+    bool TryAcquire();
+
+    /// <summary>fdatasync of the written data.</summary>
+    void Flush();
+
+    void Release();
 }

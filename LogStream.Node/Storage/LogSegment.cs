@@ -40,7 +40,7 @@ internal sealed class LogRecoveryResult
 /// An unsealed segment: a header, then frames (u32 payload length, u32 CRC32C of length and payload, payload).
 /// Appends happen under the bucket's gate; readers see a consistent prefix through the published count.
 /// </summary>
-internal sealed class LogSegment : Segment
+internal sealed class LogSegment : Segment, IGroupCommitFile
 {
     private const int MinPayload = 15;
 
