@@ -62,7 +62,7 @@ public static class LogsApi
         }
 
         var partitions = result.Partitions.Select(p => new PartitionWriteResponse(
-            p.Partition, p.Records, p.Required, p.Acked, p.Failed.Select(f => new ReplicaFailureResponse(f.Replica, f.Reason, f.Hinted)).ToList())).ToList();
+            p.Partition, p.Records, p.Required, p.Acked, p.Failed.Select(f => new ReplicaFailureResponse(f.Replica, f.Reason, f.Hinted)).ToList(), p.Pending)).ToList();
         if (!result.Succeeded)
             return Problems.WriteQuorum(level, partitions.Where((_, i) => !result.Partitions[i].Succeeded).ToList(), partitions.Count);
         return TypedResults.Ok(new WriteResponse(result.Records, batch.Records.Select(r => r.Id).ToList(), level.ToName(), partitions));
@@ -220,7 +220,9 @@ public static class LogsApi
 public sealed record WriteResponse(int Accepted, IReadOnlyList<string> Ids, string Consistency, IReadOnlyList<PartitionWriteResponse> Partitions);
 
 /// <param name="Acks">Replicas that stored the records durably before the answer (at least <paramref name="Required"/> when it succeeded).</param>
-public sealed record PartitionWriteResponse(string Partition, int Records, int Required, IReadOnlyList<string> Acks, IReadOnlyList<ReplicaFailureResponse> Failed);
+/// <param name="Pending">Replicas not yet done when the answer was given (stored or hinted in the background).</param>
+public sealed record PartitionWriteResponse(
+    string Partition, int Records, int Required, IReadOnlyList<string> Acks, IReadOnlyList<ReplicaFailureResponse> Failed, IReadOnlyList<string> Pending);
 
 public sealed record ReplicaFailureResponse(string Replica, string Reason, bool Hinted);
 

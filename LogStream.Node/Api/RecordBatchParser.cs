@@ -71,13 +71,15 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
                 index++;
             }
             if (reader.TokenType != JsonTokenType.EndArray)
-                context.Error(index, "$", "the JSON array is not closed");
+                context.Error(index, "$", "the body ends before the JSON array is closed (truncated?)");
             else if (reader.Read())
                 context.Error(-1, "$", $"unexpected content after the JSON array at byte {reader.TokenStartIndex}");
         }
         catch (JsonException ex)
         {
-            context.Error(index, "$", $"malformed JSON at byte {reader.BytesConsumed}: {CleanJsonMessage(ex.Message)}");
+            context.Error(index, "$", reader.BytesConsumed >= body.Length || ex.Message.Contains("depth", StringComparison.Ordinal)
+                ? "the body ends before the JSON array is closed (truncated?)"
+                : $"malformed JSON at byte {reader.BytesConsumed}: {CleanJsonMessage(ex.Message)}");
         }
     }
 

@@ -21,13 +21,15 @@ public sealed record WriteResult(Consistency Consistency, IReadOnlyList<Partitio
 
 /// <param name="Acked">Replicas that stored the partition's records durably before the answer was given.</param>
 /// <param name="Failed">Replicas that did not, and why; their records were hinted when <see cref="ReplicaFailure.Hinted"/>.</param>
+/// <param name="Pending">Replicas still being written to (or hinted for) when the answer was given.</param>
 public sealed record PartitionOutcome(
     string Partition,
     int Records,
     int Required,
     IReadOnlyList<string> Replicas,
     IReadOnlyList<string> Acked,
-    IReadOnlyList<ReplicaFailure> Failed)
+    IReadOnlyList<ReplicaFailure> Failed,
+    IReadOnlyList<string> Pending)
 {
     public bool Succeeded => Acked.Count >= Required;
 }
@@ -248,8 +250,14 @@ public sealed partial class WriteCoordinator(
                 Failed.Add(new ReplicaFailure(outcome.NodeId, outcome.Reason ?? "failed", outcome.Hinted));
         }
 
-        public PartitionOutcome ToOutcome() =>
-            new(Key, Records.Count, Required, Replicas.Select(r => r.Id).ToList(), Acked.ToList(), Failed.ToList());
+        public PartitionOutcome ToOutcome() => new(
+            Key,
+            Records.Count,
+            Required,
+            Replicas.Select(r => r.Id).ToList(),
+            Acked.ToList(),
+            Failed.ToList(),
+            Replicas.Select(r => r.Id).Where(id => !Acked.Contains(id) && Failed.All(f => f.Replica != id)).ToList());
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Local append of {Count} records failed")]
