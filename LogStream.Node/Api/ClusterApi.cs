@@ -1,6 +1,7 @@
 using System.Globalization;
 using LogStream.Node.Membership;
 using LogStream.Node.Ring;
+using LogStream.Node.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Api;
@@ -12,14 +13,16 @@ public static class ClusterApi
     {
         endpoints.MapGet("/api/cluster", GetCluster)
             .WithName("GetCluster")
-            .WithSummary("Members, their states and the token ring as this node sees them.");
+            .WithSummary("Members, their states, the token ring and the partitions this node holds, as this node sees them.");
         return endpoints;
     }
 
     public static ClusterResponse GetCluster(
         MembershipView membership,
         RingView ringView,
-        IOptions<NodeOptions> nodeOptions)
+        ILogStore store,
+        IOptions<NodeOptions> nodeOptions,
+        bool? tokens)
     {
         var state = membership.Current;
         var ring = ringView.Current;
@@ -44,9 +47,25 @@ public static class ClusterApi
             Ring: new RingResponse(
                 ring.VirtualNodes,
                 ring.Fingerprint,
-                ring.Members.ToDictionary(
-                    m => m.Id,
-                    m => ring.TokensOf(m.Id).Select(t => t.ToString(CultureInfo.InvariantCulture)).ToList())));
+                tokens == false
+                    ? null
+                    : ring.Members.ToDictionary(
+                        m => m.Id,
+                        m => ring.TokensOf(m.Id).Select(t => t.ToString(CultureInfo.InvariantCulture)).ToList())),
+            Partitions: store.ListBuckets()
+                .GroupBy(b => b.Partition, StringComparer.Ordinal)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g =>
+                {
+                    var token = TokenRing.TokenFor(g.Key);
+                    return new PartitionResponse(
+                        g.Key,
+                        token.ToString(CultureInfo.InvariantCulture),
+                        ring.ReplicasFor(token, ringView.ReplicationFactor).Select(r => r.Id).ToList(),
+                        g.Sum(b => b.Records),
+                        g.Count());
+                })
+                .ToList());
     }
 }
 
@@ -57,7 +76,14 @@ public sealed record ClusterResponse(
     DateTimeOffset? SnapshotAt,
     int ReplicationFactor,
     IReadOnlyList<MemberResponse> Members,
-    RingResponse Ring);
+    RingResponse Ring,
+    IReadOnlyList<PartitionResponse> Partitions);
+
+/// <summary>A partition this node holds, where the ring places it, and how much of it is here.</summary>
+/// <param name="Replicas">The replicas the ring assigns, primary first.</param>
+/// <param name="Records">Records of the partition held by this node.</param>
+/// <param name="Buckets">Time buckets of the partition held by this node.</param>
+public sealed record PartitionResponse(string Partition, string Token, IReadOnlyList<string> Replicas, long Records, int Buckets);
 
 /// <param name="State">One of <c>up</c>, <c>suspect</c>, <c>down</c>, <c>leaving</c>.</param>
 /// <param name="Ownership">Fraction of the token space this member owns as primary replica.</param>
@@ -71,5 +97,5 @@ public sealed record MemberResponse(
     long Incarnation,
     double Ownership);
 
-/// <param name="Tokens">Each member's tokens, ascending, as decimal strings (64-bit values do not fit a JSON number).</param>
-public sealed record RingResponse(int VirtualNodes, string Fingerprint, IReadOnlyDictionary<string, List<string>> Tokens);
+/// <param name="Tokens">Each member's tokens, ascending, as decimal strings (64-bit values do not fit a JSON number); omitted with <c>?tokens=false</c>.</param>
+public sealed record RingResponse(int VirtualNodes, string Fingerprint, IReadOnlyDictionary<string, List<string>>? Tokens);

@@ -33,7 +33,7 @@ public sealed partial class ClusterClient(
             timeout.CancelAfter(options.Value.NodeTimeout);
             try
             {
-                var cluster = await http.GetFromJsonAsync<ClusterInfo>(new Uri(new Uri(baseUrl), "/api/cluster"), Json, timeout.Token);
+                var cluster = await http.GetFromJsonAsync<ClusterInfo>(new Uri(new Uri(baseUrl), "/api/cluster?tokens=false"), Json, timeout.Token);
                 if (cluster is null)
                     throw new JsonException("empty answer");
                 _lastKnownAddresses = cluster.Members.Select(m => m.Address).ToArray();

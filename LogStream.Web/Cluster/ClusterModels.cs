@@ -19,7 +19,7 @@ public sealed record MemberInfo(
     long Incarnation,
     double Ownership);
 
-public sealed record RingInfo(int VirtualNodes, string Fingerprint, IReadOnlyDictionary<string, List<string>> Tokens);
+public sealed record RingInfo(int VirtualNodes, string Fingerprint, IReadOnlyDictionary<string, List<string>>? Tokens);
 
 /// <summary>What the dashboard learned about the cluster this time, and from whom.</summary>
 /// <param name="Cluster">The answer, or null when no node answered.</param>

@@ -149,6 +149,13 @@ public sealed class ReplicationTests(ReplicationClusterFixture fixture, ITestOut
             Assert.Equal(errors.Select(e => e.Id), ids);
         }
 
+        var view = await cluster[1].GetJsonAsync("/api/cluster?tokens=false");
+        var partitions = view.GetProperty("partitions").EnumerateArray()
+            .Where(p => p.GetProperty("partition").GetString()!.StartsWith($"source:{run}-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(12, partitions.Count);
+        Assert.All(partitions, p => Assert.Equal(3, p.GetProperty("replicas").GetArrayLength()));
+        Assert.Equal(records.Count, partitions.Sum(p => p.GetProperty("records").GetInt64()));
+
         var fatalOrAbove = await cluster[1].Http.QueryIdsAsync("min_level=ERROR&limit=10000");
         Assert.Superset(errors.Select(e => e.Id).ToHashSet(), fatalOrAbove.ToHashSet());
         var limited = await cluster[2].Http.QueryIdsAsync($"level=ERROR&source={errors[0].Source}&limit=3");
