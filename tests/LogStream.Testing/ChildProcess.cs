@@ -38,9 +38,11 @@ public class ChildProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public bool HasExited => _process.HasExited;
+    private bool _disposed;
 
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    public bool HasExited => _disposed || _process.HasExited;
+
+    public int? ExitCode => !_disposed && _process.HasExited ? _process.ExitCode : null;
 
     /// <summary>The last lines the process printed (stdout and stderr).</summary>
     public string RecentOutput(int lines = 60) => string.Join(Environment.NewLine, _output.TakeLast(lines));
@@ -81,7 +83,7 @@ public class ChildProcess : IAsyncDisposable
     /// <summary>Graceful stop (SIGTERM), then SIGKILL if it does not exit in time.</summary>
     public async Task StopAsync(TimeSpan? grace = null)
     {
-        if (_process.HasExited)
+        if (HasExited)
             return;
         _ = kill(_process.Id, SIGTERM);
         using var cts = new CancellationTokenSource(grace ?? TimeSpan.FromSeconds(10));
@@ -98,7 +100,7 @@ public class ChildProcess : IAsyncDisposable
     /// <summary>SIGKILL: the process gets no chance to clean up, as in a crash or power loss.</summary>
     public void Kill()
     {
-        if (_process.HasExited)
+        if (HasExited)
             return;
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit(TimeSpan.FromSeconds(10));
@@ -106,7 +108,10 @@ public class ChildProcess : IAsyncDisposable
 
     public virtual async ValueTask DisposeAsync()
     {
+        if (_disposed)
+            return;
         await StopAsync(TimeSpan.FromSeconds(5));
+        _disposed = true;
         _process.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -64,6 +64,9 @@ public sealed class NodeCluster : IAsyncDisposable
     /// <summary>Starts a stopped node again with its id, data directory and ports; waits until every running node sees it up.</summary>
     public async Task<NodeProcess> RestartAsync(int index, NodeProcess stopped)
     {
+        if (!stopped.Process.HasExited)
+            throw new InvalidOperationException($"{stopped.NodeId} is still running");
+        await stopped.DisposeAsync();
         var node = await NodeProcess.StartAsync(stopped.Spec with { Port = stopped.BaseAddress.Port });
         Nodes[index] = node;
         await WaitForStatesAsync(new() { [node.NodeId] = "up" }, TimeSpan.FromSeconds(20));

@@ -100,6 +100,37 @@ public sealed class ReplicationTests(ReplicationClusterFixture fixture, ITestOut
     }
 
     [SkippableFact]
+    public async Task WritesToACrashedPeerOpenItsCircuitAndFromThenOnBecomeHintsAtOnce()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var crashed = cluster[2];
+        crashed.Kill(); // SIGKILL: membership still says up for a few seconds; calls fail with connection refused
+        cluster.Nodes[2] = null;
+        try
+        {
+            var reasons = new List<string>();
+            for (var i = 0; i < 20; i++)
+            {
+                using var write = await cluster[0].Http.PostAsync(TestRecords.Generate(1, $"{run}-{i}", sources: 1));
+                var body = await BodyAsync(write);
+                Assert.True(write.StatusCode == HttpStatusCode.OK, body.ToString());
+                foreach (var failure in body.GetProperty("partitions")[0].GetProperty("failed").EnumerateArray())
+                    reasons.Add(failure.GetProperty("reason").GetString()!);
+            }
+
+            output.WriteLine(string.Join(Environment.NewLine, reasons));
+            Assert.Contains("circuit open", reasons);
+            var metrics = await cluster[0].Http.GetStringAsync("/metrics");
+            Assert.True(PrometheusText.Sum(metrics, "logstream_replica_requests_total", ("peer", "node-2"), ("outcome", "circuit_open")) > 0, metrics);
+        }
+        finally
+        {
+            await cluster.RestartAsync(2, crashed);
+        }
+    }
+
+    [SkippableFact]
     public async Task AWriteAtOneSucceedsWithTwoNodesDownWhereQuorumFails()
     {
         var cluster = fixture.Require();
