@@ -74,7 +74,7 @@ public sealed class LatencyHistogram
         {
             seen += _counts[i];
             if (seen >= rank)
-                return Math.Min(Math.Max(HighestValueIn(i), Min), Max);
+                return i == _counts.Length - 1 ? Max : Math.Min(HighestValueIn(i), Max); // the top bucket is open-ended
         }
 
         return Max;

@@ -219,6 +219,7 @@ public static partial class OptionParser
         var number = double.Parse(match.Groups["n"].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
         return match.Groups["u"].Value.ToLowerInvariant() switch
         {
+            "ns" => TimeSpan.FromTicks((long)Math.Round(number / 100)),
             "us" or "µs" => TimeSpan.FromTicks((long)Math.Round(number * 10)),
             "ms" => TimeSpan.FromTicks((long)Math.Round(number * TimeSpan.TicksPerMillisecond)),
             "" or "s" => TimeSpan.FromTicks((long)Math.Round(number * TimeSpan.TicksPerSecond)),
@@ -278,7 +279,7 @@ public static partial class OptionParser
             ? time.ToUniversalTime()
             : throw new FormatException($"{option}: '{value}' is not an RFC 3339 time (e.g. 2026-11-26T15:00:00Z).");
 
-    [GeneratedRegex(@"^(?<n>\d+(\.\d+)?)\s*(?<u>us|µs|ms|s|min|m|h)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<n>\d+(\.\d+)?)\s*(?<u>ns|us|µs|ms|s|min|m|h)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
