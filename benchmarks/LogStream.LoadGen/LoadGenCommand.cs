@@ -75,8 +75,8 @@ public static class LoadGenCommand
         }
         else
         {
-            timed = streaming = new StreamingBatches(generator, warmupRecords, o.Batch, capacity: Math.Max(16, 2 * o.Concurrency));
-            await streaming.WaitFilledAsync(Math.Max(16, 2 * o.Concurrency), cancellationToken).ConfigureAwait(false);
+            timed = streaming = new StreamingBatches(generator, warmupRecords, o.Batch, StreamingBatches.CapacityFor(o.Batch, o.Concurrency));
+            await streaming.WaitFilledAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var report = new RunReport
@@ -91,8 +91,8 @@ public static class LoadGenCommand
             return await FinishAsync(report, o, stdout, stderr, cancellationToken).ConfigureAwait(false);
 
         using var client = new LogApiClient(o.Nodes, Math.Max(o.Concurrency, o.QueryConcurrency), o.Timeout, o.Consistency, o.Format);
-        var acked = new List<GeneratedBatch>();
-        var failed = new List<GeneratedBatch>();
+        var acked = new List<SentBatch>();
+        var failed = new List<SentBatch>();
         try
         {
             // 2. Warmup: connections opened, code paths jitted; sent like the rest but not measured.

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 
 namespace LogStream.LoadGen.Generation;
 
@@ -80,55 +80,68 @@ public sealed class PregeneratedBatches : IBatchSource
 }
 
 /// <summary>
-/// For --duration: one background thread serializes batches into a bounded queue while the senders drain it.
-/// A sender that finds the queue empty counts a stall: then the generator, not the cluster, was the bottleneck.
+/// For --duration: one background thread serializes batches into a queue while the senders drain it. The queue holds
+/// up to <c>capacity</c> batches; the producer sleeps when it is full and is woken only when it has drained to half,
+/// so it refills in bulk instead of waking once per batch. A sender that finds the queue empty counts a stall: then
+/// the generator, not the cluster, was the bottleneck (the report says how often).
 /// </summary>
 public sealed class StreamingBatches : IBatchSource, IAsyncDisposable
 {
-    private readonly Channel<GeneratedBatch> _queue;
+    private readonly ConcurrentQueue<GeneratedBatch> _queue = new();
+    private readonly SemaphoreSlim _items = new(0);
+    private readonly SemaphoreSlim _room = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _producer;
     private readonly GeneratorScratch _scratch;
+    private readonly int _capacity;
+    private readonly int _lowWater;
+    private int _queued;
     private long _stalls;
     private long _produceTicks;
 
     public StreamingBatches(RecordGenerator generator, long firstSequence, int batchSize, int capacity)
     {
-        _queue = Channel.CreateBounded<GeneratedBatch>(new BoundedChannelOptions(Math.Max(2, capacity))
-        {
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _capacity = Math.Max(2, capacity);
+        _lowWater = _capacity / 2;
         _scratch = new GeneratorScratch(generator.Settings.MessageBytes);
         _producer = Task.Factory.StartNew(() => Produce(generator, firstSequence, batchSize), TaskCreationOptions.LongRunning);
     }
+
+    /// <summary>
+    /// A queue of about 256 k records (~64 MB at 250 bytes), and at least four batches per sender: a cushion of a
+    /// second or more at the rates this tool measures, while the producer fills it at its own pace.
+    /// </summary>
+    public static int CapacityFor(int batchSize, int concurrency) =>
+        Math.Max(4 * concurrency, (int)Math.Min(int.MaxValue, (262_144L + batchSize - 1) / batchSize));
 
     /// <summary>Times a sender had to wait for the generator.</summary>
     public long Stalls => Interlocked.Read(ref _stalls);
 
     public async ValueTask<GeneratedBatch?> NextAsync(CancellationToken cancellationToken)
     {
-        if (_queue.Reader.TryRead(out var batch))
-            return batch;
-        Interlocked.Increment(ref _stalls);
-        try
+        if (!_items.Wait(0))
         {
-            return await _queue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _stalls);
+            try
+            {
+                await _items.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
         }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-        catch (ChannelClosedException)
-        {
-            return null;
-        }
+
+        _queue.TryDequeue(out var batch);
+        if (Interlocked.Decrement(ref _queued) == _lowWater)
+            _room.Release();
+        return batch;
     }
 
-    /// <summary>Waits until the queue is full (so the timed phase starts with batches ready).</summary>
-    public async Task WaitFilledAsync(int count, CancellationToken cancellationToken)
+    /// <summary>Waits until the queue is full, so that the timed phase starts with batches ready.</summary>
+    public async Task WaitFilledAsync(CancellationToken cancellationToken)
     {
-        while (_queue.Reader.Count < count && !_producer.IsCompleted)
+        while (Volatile.Read(ref _queued) < _capacity && !_producer.IsCompleted)
             await Task.Delay(5, cancellationToken).ConfigureAwait(false);
     }
 
@@ -137,7 +150,11 @@ public sealed class StreamingBatches : IBatchSource, IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _producer.ConfigureAwait(false);
-        var stats = new GeneratorStats { Threads = 1, Elapsed = TimeSpan.FromTicks((long)(Interlocked.Read(ref _produceTicks) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))) };
+        var stats = new GeneratorStats
+        {
+            Threads = 1,
+            Elapsed = TimeSpan.FromTicks((long)(Interlocked.Read(ref _produceTicks) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency))),
+        };
         stats.Add(_scratch);
         return stats;
     }
@@ -147,6 +164,8 @@ public sealed class StreamingBatches : IBatchSource, IAsyncDisposable
         if (!_stop.IsCancellationRequested)
             await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
+        _items.Dispose();
+        _room.Dispose();
     }
 
     private void Produce(RecordGenerator generator, long sequence, int batchSize)
@@ -156,24 +175,24 @@ public sealed class StreamingBatches : IBatchSource, IAsyncDisposable
         {
             while (!token.IsCancellationRequested)
             {
+                if (Volatile.Read(ref _queued) >= _capacity)
+                {
+                    // Full: the senders are the bottleneck, as they should be. Sleep until they drained half.
+                    _room.Wait(token);
+                    continue;
+                }
+
                 var started = Stopwatch.GetTimestamp();
                 var batch = generator.Generate(sequence, batchSize, _scratch);
-                _produceTicks += Stopwatch.GetTimestamp() - started;
+                Interlocked.Add(ref _produceTicks, Stopwatch.GetTimestamp() - started);
                 sequence += batchSize;
-                while (!_queue.Writer.TryWrite(batch))
-                {
-                    // Full: the senders are the bottleneck, as they should be. Wait for room without spinning.
-                    if (!_queue.Writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult())
-                        return;
-                }
+                _queue.Enqueue(batch);
+                Interlocked.Increment(ref _queued);
+                _items.Release();
             }
         }
         catch (OperationCanceledException)
         {
-        }
-        finally
-        {
-            _queue.Writer.TryComplete();
         }
     }
 }

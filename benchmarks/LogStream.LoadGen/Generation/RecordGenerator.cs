@@ -22,6 +22,9 @@ public sealed record GeneratorSettings(
 /// <summary>An ERROR record of a batch: what <c>--verify</c> expects to read back.</summary>
 public readonly record struct ErrorRecord(string Id, int Source);
 
+/// <summary>What a sent batch leaves behind for --verify once its body is gone: its records' range and ERROR ids.</summary>
+public readonly record struct SentBatch(long FirstSequence, int Count, ErrorRecord[] Errors);
+
 /// <summary>One request body, serialized before the timed phase.</summary>
 public sealed class GeneratedBatch(long firstSequence, int count, byte[] payload, ErrorRecord[] errors)
 {
@@ -34,6 +37,8 @@ public sealed class GeneratedBatch(long firstSequence, int count, byte[] payload
 
     /// <summary>The records of level ERROR (exactly; FATAL is not among them).</summary>
     public ErrorRecord[] Errors { get; } = errors;
+
+    public SentBatch ToSent() => new(FirstSequence, Count, Errors);
 }
 
 /// <summary>

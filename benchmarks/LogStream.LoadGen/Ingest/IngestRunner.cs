@@ -36,10 +36,10 @@ public sealed class IngestStats
     public TimeSpan Elapsed { get; set; }
 
     /// <summary>Batches whose write was acknowledged: their ERROR records must be readable afterwards.</summary>
-    public List<GeneratedBatch> Acked { get; } = [];
+    public List<SentBatch> Acked { get; } = [];
 
     /// <summary>Batches whose write failed: their records may or may not have landed (DESIGN §5).</summary>
-    public List<GeneratedBatch> Failed { get; } = [];
+    public List<SentBatch> Failed { get; } = [];
 
     public void Add(IngestStats other)
     {
@@ -139,7 +139,7 @@ public sealed class IngestRunner(LogApiClient client, int concurrency, int retri
                 stats.Latency.Record(elapsed);
                 stats.RequestsOk++;
                 stats.RecordsAcked += batch.Count;
-                stats.Acked.Add(batch);
+                stats.Acked.Add(batch.ToSent());
                 if (LogApiClient.ReadAccepted(result.Body) != batch.Count)
                     stats.AcceptedMismatches++;
                 Interlocked.Add(ref _ackedRecords, batch.Count);
@@ -147,7 +147,7 @@ public sealed class IngestRunner(LogApiClient client, int concurrency, int retri
             else
             {
                 stats.Errors[result.ErrorKey!] = stats.Errors.GetValueOrDefault(result.ErrorKey!) + 1;
-                stats.Failed.Add(batch);
+                stats.Failed.Add(batch.ToSent());
                 if (stats.ErrorSamples.Count < 5 && result.Body is { Length: > 0 } body)
                     stats.ErrorSamples.Add($"{result.Status}: {Describe(body)}");
             }

@@ -60,7 +60,7 @@ public sealed class Verifier(LogApiClient client, RecordGenerator generator, int
 {
     private const int SampleSize = 10;
 
-    public async Task<List<NodeVerification>> RunAsync(IEnumerable<GeneratedBatch> acked, IEnumerable<GeneratedBatch> failed,
+    public async Task<List<NodeVerification>> RunAsync(IEnumerable<SentBatch> acked, IEnumerable<SentBatch> failed,
         long firstSequence, long lastSequence, CancellationToken cancellationToken)
     {
         var sources = generator.Sources;
