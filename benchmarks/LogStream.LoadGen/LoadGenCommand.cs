@@ -76,7 +76,14 @@ public static class LoadGenCommand
         else
         {
             timed = streaming = new StreamingBatches(generator, warmupRecords, o.Batch, StreamingBatches.CapacityFor(o.Batch, o.Concurrency));
-            await streaming.WaitFilledAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await streaming.WaitFilledAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C while filling: the phases below see the cancellation and the report says so.
+            }
         }
 
         var report = new RunReport

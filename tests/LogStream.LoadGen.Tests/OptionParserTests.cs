@@ -76,6 +76,9 @@ public sealed class OptionParserTests
         Assert.True(o.Quiet);
     }
 
+    [Fact]
+    public void AQueryOnlyRunSendsNoWarmupRecords() => Assert.Equal(0, Parse("--records", "0", "--queries", "10").EffectiveWarmupRecords);
+
     [Theory]
     [InlineData("250", 250)]
     [InlineData("10k", 10_000)]

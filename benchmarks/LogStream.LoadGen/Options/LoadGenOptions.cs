@@ -110,8 +110,8 @@ public sealed class LoadGenOptions
     /// <summary>No progress lines on standard error.</summary>
     public bool Quiet { get; set; }
 
-    /// <summary>The warmup actually used: one request per connection unless given.</summary>
-    public long EffectiveWarmupRecords => WarmupRecords ?? (DryRun ? 0 : (long)Concurrency * Batch);
+    /// <summary>The warmup actually used: one request per connection unless given; none when nothing is ingested.</summary>
+    public long EffectiveWarmupRecords => WarmupRecords ?? (DryRun || (Duration is null && Records == 0) ? 0 : (long)Concurrency * Batch);
 }
 
 /// <summary>Wire names of the enums, exactly as the public API spells them.</summary>
