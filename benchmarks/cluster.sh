@@ -20,7 +20,7 @@ case "${1:-start}" in
         --ConnectionStrings:redis=127.0.0.1:5380 --LogStream:Security:ClusterSecret=$SECRET \
         --Kestrel:Endpoints:Public:Url=http://127.0.0.1:$((5100 + i)) \
         --Kestrel:Endpoints:Internal:Url=http://127.0.0.1:$((5300 + i)) \
-        --Logging:LogLevel:Default=Warning > "$DATA/node-$i.log" 2>&1 &
+        --LogStream:Chaos:Enabled=true --Logging:LogLevel:Default=Warning > "$DATA/node-$i.log" 2>&1 &
       echo $! > "$DATA/node-$i.pid"
     done
     for i in $(seq 0 $((NODES - 1))); do
