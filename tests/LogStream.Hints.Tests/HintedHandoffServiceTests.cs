@@ -16,7 +16,7 @@ public sealed class HintedHandoffServiceTests
         await using var harness = new HintLogHarness();
         foreach (var target in new[] { "node-1", "node-2", "node-3", "node-4", "node-5" })
             await harness.Log.StoreAsync(target, Records.Many(target, 3), default);
-        var membership = Membership.With(harness.Time,
+        var membership = Members.With(harness.Time,
             ("node-1", MemberState.Up), ("node-2", MemberState.Down), ("node-3", MemberState.Suspect), ("node-4", MemberState.Leaving));
         var delivery = new RecordingDelivery();
         var service = Service(harness, membership, delivery);
@@ -29,7 +29,7 @@ public sealed class HintedHandoffServiceTests
         Assert.Equal(new Dictionary<string, long> { ["node-2"] = 3, ["node-3"] = 3, ["node-4"] = 3, ["node-5"] = 3 }, harness.Log.Pending);
 
         // node-2 comes back: the next tick replays it.
-        Membership.Publish(membership, harness.Time, ("node-1", MemberState.Up), ("node-2", MemberState.Up));
+        Members.Publish(membership, harness.Time, ("node-1", MemberState.Up), ("node-2", MemberState.Up));
         harness.Time.Advance(TimeSpan.FromSeconds(1));
         await service.ReplayOnceAsync(default);
         Assert.Equal(Records.Many("node-2", 3), delivery.Delivered("node-2"));
@@ -41,7 +41,7 @@ public sealed class HintedHandoffServiceTests
     {
         await using var harness = new HintLogHarness(new HintOptions { ReplayBatchRecords = 10 });
         await harness.Log.StoreAsync("node-1", Records.Many("r", 50), default);
-        var membership = Membership.With(harness.Time, ("node-1", MemberState.Up));
+        var membership = Members.With(harness.Time, ("node-1", MemberState.Up));
         var calls = 0;
         var delivery = new RecordingDelivery { Accept = (_, _) => ++calls != 3 };
         var service = Service(harness, membership, delivery);
@@ -67,7 +67,7 @@ public sealed class HintedHandoffServiceTests
         await using var harness = new HintLogHarness();
         await harness.Log.StoreAsync("node-1", Records.Many("r", 5), default);
         var delivery = new RecordingDelivery { Throw = new TimeoutException("replica did not answer") };
-        var service = Service(harness, Membership.With(harness.Time, ("node-1", MemberState.Up)), delivery);
+        var service = Service(harness, Members.With(harness.Time, ("node-1", MemberState.Up)), delivery);
         harness.Time.Advance(TimeSpan.FromSeconds(1));
 
         var pass = await service.ReplayOnceAsync(default);
@@ -83,7 +83,7 @@ public sealed class HintedHandoffServiceTests
         await harness.Log.StoreAsync("node-1", Records.Many("a", 5000), default);
         await harness.Log.StoreAsync("node-2", Records.Many("b", 5000), default);
         var delivery = new RecordingDelivery();
-        var service = Service(harness, Membership.With(harness.Time, ("node-1", MemberState.Up), ("node-2", MemberState.Up)), delivery);
+        var service = Service(harness, Members.With(harness.Time, ("node-1", MemberState.Up), ("node-2", MemberState.Up)), delivery);
 
         // No time has passed since the service started: nothing may go out yet.
         Assert.Equal(0, (await service.ReplayOnceAsync(default)).Delivered);
@@ -114,7 +114,7 @@ public sealed class HintedHandoffServiceTests
     {
         await using var harness = new HintLogHarness(new HintOptions { Window = TimeSpan.FromHours(3) });
         await harness.Log.StoreAsync("node-2", Records.Many("r", 8), default);
-        var service = Service(harness, Membership.With(harness.Time, ("node-2", MemberState.Down)), new RecordingDelivery());
+        var service = Service(harness, Members.With(harness.Time, ("node-2", MemberState.Down)), new RecordingDelivery());
 
         harness.Time.Advance(TimeSpan.FromHours(2));
         Assert.Equal(0, (await service.ReplayOnceAsync(default)).Expired);
@@ -128,7 +128,7 @@ public sealed class HintedHandoffServiceTests
     {
         await using var harness = new HintLogHarness(new HintOptions { Window = TimeSpan.FromMinutes(10) });
         await harness.Log.StoreAsync("node-1", Records.Many("r", 4), default);
-        var service = Service(harness, Membership.With(harness.Time, ("node-1", MemberState.Up)), delivery: null);
+        var service = Service(harness, Members.With(harness.Time, ("node-1", MemberState.Up)), delivery: null);
 
         harness.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(0, (await service.ReplayOnceAsync(default)).Delivered);

@@ -55,7 +55,7 @@ public sealed class HostingTests
             Assert.IsType<HintLog>(store);
             await store.StoreAsync("node-1", Records.Many("r", 5), default);
             await store.StoreAsync("node-2", Records.Many("s", 2), default);
-            Membership.Publish(host.Services.GetRequiredService<MembershipView>(), time, ("node-1", MemberState.Up), ("node-2", MemberState.Down));
+            Members.Publish(host.Services.GetRequiredService<MembershipView>(), time, ("node-1", MemberState.Up), ("node-2", MemberState.Down));
 
             time.Advance(TimeSpan.FromSeconds(1));
             await Wait.UntilAsync(() => store.PendingFor("node-1") == 0, TimeSpan.FromSeconds(10), "the timer's tick to replay node-1's hints");

@@ -154,7 +154,7 @@ public sealed class RecordingDelivery : IHintDelivery
     }
 }
 
-public static class Membership
+public static class Members
 {
     /// <summary>A view in which each given member has the given state.</summary>
     public static MembershipView With(FakeTimeProvider time, params (string Id, MemberState State)[] members)
