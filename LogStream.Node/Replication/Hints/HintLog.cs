@@ -86,6 +86,8 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         }
     }
 
+    public bool Enabled => _options.Enabled;
+
     /// <summary>
     /// Stores <paramref name="records"/> for <paramref name="targetNodeId"/> with the current time as their hint time;
     /// returns once they are durable (concurrent calls share one fdatasync). Does nothing when hints are disabled.
