@@ -20,11 +20,11 @@ dotnet build -c Release benchmarks/LogStream.LoadGen -v q -nologo >/dev/null
 LG="dotnet benchmarks/LogStream.LoadGen/bin/Release/net10.0/LogStream.LoadGen.dll"
 metric() { curl -s "$1/metrics" | awk -v m="$2" -v l="$3" '$1 ~ "^"m && index($0, l) { s += $NF } END { printf "%.0f", s }'; }
 
-trap 'benchmarks/cluster.sh stop >/dev/null' EXIT
+trap "benchmarks/cluster.sh stop >/dev/null" EXIT
 benchmarks/cluster.sh start
 echo "load: $(uptime)"
 
-$LG --nodes "$NODES" --records "$N" --batch 1000 --concurrency 8 --consistency ALL --queries 0 --quiet | grep -A2 "records acked"
+$LG --nodes "$NODES" --records "$N" --batch 1000 --concurrency 8 --consistency ALL --queries 0 --quiet | grep -A1 "records acked  records sent"
 appended_bytes=$(metric "$N1" logstream_storage_appended_bytes_total "")
 appended_records=$(metric "$N1" logstream_storage_records_appended_total "")
 
@@ -50,13 +50,13 @@ print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x
 PY
 
 echo "ingest for $DURATION without repair:"
-$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet | grep -A2 "records acked" | tail -1
+$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
 echo "ingest for $DURATION with repair rounds running (node-2 loses 1% and node-0 repairs, in a loop):"
 ( while true; do
     curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=0.01" >/dev/null
     curl -s -XPOST "$N0/api/repair" >/dev/null
   done ) &
 loop=$!
-$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet | grep -A2 "records acked" | tail -1
+$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
 kill $loop 2>/dev/null || true
 echo "repairs completed during the run: $(metric "$N0" logstream_repairs_completed_total "")"
