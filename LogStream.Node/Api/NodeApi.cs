@@ -66,14 +66,17 @@ public static class NodeApi
                 .ToList());
     }
 
-    public static async Task<RepairResponse> RunRepair(AntiEntropy antiEntropy, CancellationToken cancellationToken)
+    /// <param name="deferBusy">Leave buckets being written to for later, as background rounds do (default false: repair everything now).</param>
+    public static async Task<RepairResponse> RunRepair(
+        AntiEntropy antiEntropy, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "defer_busy")] bool? deferBusy, CancellationToken cancellationToken)
     {
-        var round = await antiEntropy.RunRoundAsync(cancellationToken);
+        var round = await antiEntropy.RunRoundAsync(deferBusyBuckets: deferBusy == true, cancellationToken);
         return new RepairResponse(
-            round.Peers.Select(p => new PeerRepairResponse(p.Peer, p.BucketsCompared, p.BucketsDiffering, p.RecordsSent, p.RecordsReceived,
+            round.Peers.Select(p => new PeerRepairResponse(p.Peer, p.BucketsCompared, p.BucketsDiffering, p.BucketsDeferred, p.RecordsSent, p.RecordsReceived,
                 p.RecordBytes, p.TreeBytes, p.RepairsCompleted, p.StillDiffering, p.Conflicts, p.Error)).ToList(),
             round.BucketsCompared,
             round.BucketsDiffering,
+            round.BucketsDeferred,
             round.RecordsSent,
             round.RecordsReceived,
             round.RepairsCompleted,
@@ -115,6 +118,7 @@ public sealed record RepairResponse(
     IReadOnlyList<PeerRepairResponse> Peers,
     int BucketsCompared,
     int BucketsDiffering,
+    int BucketsDeferred,
     long RecordsSent,
     long RecordsReceived,
     int RepairsCompleted,
@@ -124,6 +128,7 @@ public sealed record PeerRepairResponse(
     string Peer,
     int BucketsCompared,
     int BucketsDiffering,
+    int BucketsDeferred,
     long RecordsSent,
     long RecordsReceived,
     long RecordBytes,

@@ -19,6 +19,8 @@ public sealed record RepairRound(
 
     public int BucketsDiffering => Peers.Sum(p => p.BucketsDiffering);
 
+    public int BucketsDeferred => Peers.Sum(p => p.BucketsDeferred);
+
     public long RecordsSent => Peers.Sum(p => p.RecordsSent);
 
     public long RecordsReceived => Peers.Sum(p => p.RecordsReceived);
@@ -26,11 +28,13 @@ public sealed record RepairRound(
     public int RepairsCompleted => Peers.Sum(p => p.RepairsCompleted);
 }
 
+/// <param name="BucketsDeferred">Differing buckets left for a later round because they are being written to.</param>
 /// <param name="StillDiffering">Buckets whose roots were still unequal after shipping (e.g. writes arrived meanwhile).</param>
 public sealed record PeerRepair(
     string Peer,
     int BucketsCompared,
     int BucketsDiffering,
+    int BucketsDeferred,
     long RecordsSent,
     long RecordsReceived,
     long RecordBytes,
@@ -63,7 +67,8 @@ public sealed partial class AntiEntropy(
     private readonly RepairOptions _options = options.Value;
     private readonly RepairPacer _pacer = new(options.Value.MaxRecordsPerSecond, timeProvider);
 
-    public async Task<RepairRound> RunRoundAsync(CancellationToken cancellationToken)
+    /// <param name="deferBusyBuckets">Leave buckets written to within the quiet period for a later round (background rounds).</param>
+    public async Task<RepairRound> RunRoundAsync(bool deferBusyBuckets, CancellationToken cancellationToken)
     {
         await _oneRoundAtATime.WaitAsync(cancellationToken);
         try
@@ -74,7 +79,7 @@ public sealed partial class AntiEntropy(
             var peers = membership.Snapshot.Members.Where(m => m.Id != local.NodeId && m.State == MemberState.Up && m.InternalAddress is not null);
             var results = new List<PeerRepair>();
             foreach (var peer in peers)
-                results.Add(await RepairWithPeerAsync(peer, cancellationToken));
+                results.Add(await RepairWithPeerAsync(peer, deferBusyBuckets, cancellationToken));
             return new RepairRound(results, startedAt, timeProvider.GetElapsedTime(started));
         }
         finally
@@ -83,10 +88,10 @@ public sealed partial class AntiEntropy(
         }
     }
 
-    private async Task<PeerRepair> RepairWithPeerAsync(Member peer, CancellationToken cancellationToken)
+    private async Task<PeerRepair> RepairWithPeerAsync(Member peer, bool deferBusyBuckets, CancellationToken cancellationToken)
     {
         var tally = new Tally();
-        int compared = 0, differing = 0;
+        int compared = 0, differing = 0, deferred = 0;
         try
         {
             var ring = ringView.Current;
@@ -114,16 +119,22 @@ public sealed partial class AntiEntropy(
             }
             differing = toRepair.Count;
             metrics.Compared(compared, differing);
+            if (deferBusyBuckets)
+            {
+                var now = timeProvider.GetTimestamp();
+                deferred = toRepair.RemoveAll(item => trees.Find(item.Bucket) is { LastWrite: > 0 } tree
+                                                      && timeProvider.GetElapsedTime(tree.LastWrite, now) < _options.QuietPeriod);
+            }
 
             await Parallel.ForEachAsync(toRepair,
                 new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentBuckets, CancellationToken = cancellationToken },
                 async (item, token) => await RepairBucketAsync(peer, item.Bucket, item.Theirs, tally, token));
-            return tally.Result(peer.Id, compared, differing, null);
+            return tally.Result(peer.Id, compared, differing, deferred, null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogPeerFailed(peer.Id, ex.Message);
-            return tally.Result(peer.Id, compared, differing, ex.Message);
+            return tally.Result(peer.Id, compared, differing, deferred, ex.Message);
         }
     }
 
@@ -291,8 +302,8 @@ public sealed partial class AntiEntropy(
         public int StillDiffering;
         public int Conflicts;
 
-        public PeerRepair Result(string peer, int compared, int differing, string? error) =>
-            new(peer, compared, differing, Sent, Received, RecordBytes, TreeBytes, Completed, StillDiffering, Conflicts, error);
+        public PeerRepair Result(string peer, int compared, int differing, int deferred, string? error) =>
+            new(peer, compared, differing, deferred, Sent, Received, RecordBytes, TreeBytes, Completed, StillDiffering, Conflicts, error);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Repaired {Partition} @ {Bucket} with {Peer}: sent {Sent}, received {Received} records; roots equal")]

@@ -28,7 +28,7 @@ public sealed partial class AntiEntropyService(
     {
         try
         {
-            var round = await antiEntropy.RunRoundAsync(cancellationToken);
+            var round = await antiEntropy.RunRoundAsync(deferBusyBuckets: true, cancellationToken);
             if (round.BucketsDiffering > 0)
                 LogRound(round.BucketsCompared, round.BucketsDiffering, round.RecordsSent, round.RecordsReceived, round.RepairsCompleted, round.Duration.TotalMilliseconds);
         }

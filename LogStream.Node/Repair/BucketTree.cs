@@ -19,6 +19,7 @@ public sealed class BucketTree
     private ulong _root;
     private long _records;
     private long _version;
+    private long _lastWrite;
 
     /// <summary>Grows on every change; a <see cref="DigestIndex"/> built at one version is stale at the next.</summary>
     public long Version => Interlocked.Read(ref _version);
@@ -31,6 +32,12 @@ public sealed class BucketTree
                 return (_root, _records);
         }
     }
+
+    /// <summary>When records were last added (a <see cref="TimeProvider"/> timestamp; 0 before any).</summary>
+    public long LastWrite => Interlocked.Read(ref _lastWrite);
+
+    /// <summary>Marks the bucket as written to at <paramref name="timestamp"/>.</summary>
+    public void Written(long timestamp) => Interlocked.Exchange(ref _lastWrite, timestamp);
 
     public void Add(string id, ulong contentHash) => Apply(id, contentHash, +1);
 

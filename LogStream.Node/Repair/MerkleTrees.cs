@@ -8,7 +8,7 @@ namespace LogStream.Node.Repair;
 /// digests the store lists at start-up (rebuilt, not persisted: the store holds every digest in memory anyway), then
 /// updated on every append, removal and drop. Never touches the store itself.
 /// </summary>
-public sealed class MerkleTrees : StorageObserverBase
+public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
 {
     private readonly ConcurrentDictionary<BucketKey, BucketTree> _trees = new();
 
@@ -34,6 +34,7 @@ public sealed class MerkleTrees : StorageObserverBase
         var tree = _trees.GetOrAdd(bucket, static _ => new BucketTree());
         foreach (var record in added)
             tree.Add(record.Id, record.ContentHash);
+        tree.Written(timeProvider.GetTimestamp());
     }
 
     public override void OnRemoved(BucketKey bucket, ReadOnlySpan<RecordDigest> removed)

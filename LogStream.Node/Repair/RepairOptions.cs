@@ -17,6 +17,13 @@ public sealed class RepairOptions : IValidatableObject
     [Range(0.0, 0.9, ErrorMessage = "LogStream:Repair:Jitter must be between 0 and 0.9.")]
     public double Jitter { get; set; } = 0.2;
 
+    /// <summary>
+    /// Background rounds leave alone a bucket written to more recently than this: its replicas are still receiving
+    /// the same writes (hinted handoff and read repair cover fresh data), and comparing a moving target only costs.
+    /// A round asked for through <c>POST /api/repair</c> repairs such buckets too. Default 2 s.
+    /// </summary>
+    public TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>A differing tree node with at most this many records on each side is settled by exchanging its ids. Default 4.</summary>
     [Range(1, 100_000, ErrorMessage = "LogStream:Repair:LeafRecords must be between 1 and 100000.")]
     public int LeafRecords { get; set; } = 4;
@@ -35,6 +42,8 @@ public sealed class RepairOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (QuietPeriod < TimeSpan.Zero)
+            yield return new ValidationResult("LogStream:Repair:QuietPeriod must not be negative.", [nameof(QuietPeriod)]);
         if (Interval < TimeSpan.FromMilliseconds(100))
             yield return new ValidationResult("LogStream:Repair:Interval must be at least 100 ms.", [nameof(Interval)]);
     }

@@ -31,7 +31,7 @@ public class MerkleBenchmarks
     [Benchmark]
     public MerkleTrees RebuildAtStartUp()
     {
-        var trees = new MerkleTrees();
+        var trees = new MerkleTrees(TimeProvider.System);
         trees.OnBucketLoaded(_bucket, _digests);
         return trees;
     }
