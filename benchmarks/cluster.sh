@@ -15,6 +15,7 @@ SECRET="bench-cluster-secret-0123456789"
 
 case "${1:-start}" in
   start)
+    if ls "$DATA"/node-*.pid >/dev/null 2>&1; then "$0" stop; fi
     dotnet build -c Release LogStream.Node -v q -nologo >/dev/null
     rm -rf "$DATA" && mkdir -p "$DATA"
     redis-server --port $((BASE + 280)) --bind 127.0.0.1 --save "" --appendonly no --dir "$DATA" --daemonize yes --pidfile "$DATA/redis.pid" >/dev/null
@@ -36,8 +37,18 @@ case "${1:-start}" in
     echo "cluster up: http://127.0.0.1:$BASE .. $((BASE + NODES - 1)); data in $DATA"
     ;;
   stop)
-    for pid in "$DATA"/node-*.pid; do [ -f "$pid" ] && kill -TERM "$(cat "$pid")" 2>/dev/null || true; done
-    sleep 2
+    pids=""
+    for file in "$DATA"/node-*.pid; do [ -f "$file" ] && pids="$pids $(cat "$file")"; done
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+    # Wait for a graceful exit (leave membership, flush), at most 20 s, then kill what is left.
+    for _ in $(seq 1 40); do
+      alive=""
+      for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+      [ -z "$alive" ] && break
+      sleep 0.5
+    done
+    for pid in $alive; do kill -KILL "$pid" 2>/dev/null || true; done
+    rm -f "$DATA"/node-*.pid
     [ -f "$DATA/redis.pid" ] && kill "$(cat "$DATA/redis.pid")" 2>/dev/null || true
     echo "cluster stopped"
     ;;
