@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using LogStream.Node.Api;
 using LogStream.Node.Membership;
 using LogStream.Node.Query;
+using LogStream.Node.Repair;
 using LogStream.Node.Replication;
 using LogStream.Node.Replication.Hints;
 using LogStream.Node.Ring;
@@ -43,6 +44,7 @@ public static class NodeHostingExtensions
         builder.AddReplication();
         builder.AddHintedHandoff();
         builder.AddQueries();
+        builder.AddRepair();
         builder.AddPublicApi();
         return builder;
     }

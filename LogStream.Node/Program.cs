@@ -1,5 +1,6 @@
 using LogStream.Node;
 using LogStream.Node.Api;
+using LogStream.Node.Repair;
 using LogStream.Node.Replication;
 
 // Configuration and content come from the install directory, wherever the node is started from.
@@ -14,5 +15,6 @@ app.MapDefaultEndpoints();
 app.MapPrometheusMetrics();
 app.MapLogStreamApi();
 app.MapReplicaApi();
+app.MapRepairApi();
 
 return app.RunNode();

@@ -7,6 +7,7 @@ public static class LogStreamApi
     {
         endpoints.MapClusterApi();
         endpoints.MapLogsApi();
+        endpoints.MapNodeApi();
         return endpoints;
     }
 }

@@ -32,6 +32,18 @@ public static class InstrumentNames
     public const string RecordsReadRepaired = "logstream.records.read_repaired";
     public const string ReadHedges = "logstream.read.hedges";
 
+    public const string RepairMeter = "LogStream.Node.Repair";
+    public const string RepairActivitySource = "LogStream.Node.Repair";
+
+    public const string RepairComparisons = "logstream.repair.comparisons";
+    public const string RepairMismatches = "logstream.repair.mismatches";
+    public const string RepairsCompleted = "logstream.repairs.completed";
+    public const string RecordsRepaired = "logstream.records.repaired";
+    public const string RepairBytes = "logstream.repair.bytes";
+    public const string RepairConflicts = "logstream.repair.conflicts";
+    public const string RepairDuration = "logstream.repair.duration";
+    public const string RepairLastSuccess = "logstream.repair.last_success";
+
     public const string StorageMeter = "LogStream.Node.Storage";
 
     public const string StorageRecordsAppended = "logstream.storage.records_appended";

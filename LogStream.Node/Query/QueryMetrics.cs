@@ -32,10 +32,16 @@ public sealed class QueryMetrics
     public void Read(Consistency consistency, string outcome, TimeSpan duration) =>
         _duration.Record(duration.TotalSeconds, new("consistency", consistency.ToName()), new("outcome", outcome));
 
+    private long _readRepairedTotal;
+
+    /// <summary>Records pushed by read repair since start.</summary>
+    public long ReadRepairedTotal => Interlocked.Read(ref _readRepairedTotal);
+
     public void Repaired(int records)
     {
         _repairs.Add(1);
         _repairedRecords.Add(records);
+        Interlocked.Add(ref _readRepairedTotal, records);
     }
 
     public void Hedged() => _hedges.Add(1);

@@ -24,6 +24,7 @@ public sealed partial class ReadCoordinator(
     IOptions<ReplicationOptions> options,
     TimeProvider timeProvider,
     QueryMetrics metrics,
+    ReplicationMetrics replicationMetrics,
     ILogger<ReadCoordinator> logger)
 {
     /// <summary>Above this many exact partitions a query scans token ranges instead.</summary>
@@ -62,6 +63,7 @@ public sealed partial class ReadCoordinator(
         if (incomplete.Count > 0 && !query.AllowPartial)
         {
             activity?.SetStatus(ActivityStatusCode.Error, "read quorum not reached");
+            replicationMetrics.QuorumFailed("read", query.Consistency);
             throw new ReadQuorumException(result);
         }
         return result;

@@ -98,6 +98,31 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Any other internal call to a peer (anti-entropy), on the peer's channel, behind its read breaker and timeout,
+    /// with the cluster secret.
+    /// </summary>
+    public async Task<TReply> CallAsync<TReply>(
+        Member target, string operation, Func<CallInvoker, CallOptions, Task<TReply>> call, CancellationToken cancellationToken)
+    {
+        var peer = PeerFor(target);
+        var started = _timeProvider.GetTimestamp();
+        try
+        {
+            var reply = await peer.Read.ExecuteAsync(
+                async (state, token) => await state.Call(state.Invoker, state.Headers.WithCancellationToken(token)),
+                (Call: call, Invoker: peer.Channel.CreateCallInvoker(), Headers: new CallOptions(_secret.Headers)),
+                cancellationToken);
+            _metrics.ReplicaCall(operation, target.Id, "ok", _timeProvider.GetElapsedTime(started));
+            return reply;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _metrics.ReplicaCall(operation, target.Id, Outcome(ex), _timeProvider.GetElapsedTime(started));
+            throw;
+        }
+    }
+
     /// <summary>Hinted handoff: delivers records to their target once it is up again.</summary>
     public async Task<bool> DeliverAsync(string targetNodeId, IReadOnlyList<LogRecord> records, CancellationToken cancellationToken)
     {

@@ -39,14 +39,26 @@ public sealed class ReplicationMetrics
     internal static readonly double[] LatencyBuckets =
         [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2.5, 5, 10];
 
+    private long _ingestedTotal;
+    private long _quorumFailuresTotal;
+
+    /// <summary>Records accepted as coordinator since start (what <c>logstream_records_ingested_total</c> counts).</summary>
+    public long IngestedTotal => Interlocked.Read(ref _ingestedTotal);
+
+    public long QuorumFailuresTotal => Interlocked.Read(ref _quorumFailuresTotal);
+
     public void Ingested(int records, Consistency consistency, TimeSpan duration)
     {
         _ingested.Add(records);
+        Interlocked.Add(ref _ingestedTotal, records);
         _writeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("consistency", consistency.ToName()));
     }
 
-    public void QuorumFailed(string operation, Consistency consistency) =>
+    public void QuorumFailed(string operation, Consistency consistency)
+    {
         _quorumFailures.Add(1, new("operation", operation), new("consistency", consistency.ToName()));
+        Interlocked.Increment(ref _quorumFailuresTotal);
+    }
 
     public void ReplicaCall(string operation, string peer, string outcome, TimeSpan duration)
     {

@@ -1,0 +1,297 @@
+using Google.Protobuf;
+using LogStream.Node.Membership;
+using LogStream.Node.Repair.Grpc;
+using LogStream.Node.Replication;
+using LogStream.Node.Ring;
+using LogStream.Node.Storage;
+using Microsoft.Extensions.Options;
+using RepairClient = LogStream.Node.Repair.Grpc.Repair.RepairClient;
+
+namespace LogStream.Node.Repair;
+
+/// <summary>What one anti-entropy round found and fixed.</summary>
+public sealed record RepairRound(
+    IReadOnlyList<PeerRepair> Peers,
+    DateTimeOffset StartedAt,
+    TimeSpan Duration)
+{
+    public int BucketsCompared => Peers.Sum(p => p.BucketsCompared);
+
+    public int BucketsDiffering => Peers.Sum(p => p.BucketsDiffering);
+
+    public long RecordsSent => Peers.Sum(p => p.RecordsSent);
+
+    public long RecordsReceived => Peers.Sum(p => p.RecordsReceived);
+
+    public int RepairsCompleted => Peers.Sum(p => p.RepairsCompleted);
+}
+
+/// <param name="StillDiffering">Buckets whose roots were still unequal after shipping (e.g. writes arrived meanwhile).</param>
+public sealed record PeerRepair(
+    string Peer,
+    int BucketsCompared,
+    int BucketsDiffering,
+    long RecordsSent,
+    long RecordsReceived,
+    long RecordBytes,
+    long TreeBytes,
+    int RepairsCompleted,
+    int StillDiffering,
+    int Conflicts,
+    string? Error);
+
+/// <summary>
+/// One round of anti-entropy (DESIGN §7): with every peer that is up, compare the roots of all shared buckets in one
+/// call; for a bucket that differs, descend only into differing subtrees, level by level, down to nodes of a few
+/// records; exchange those records' ids and ship exactly the missing records, both ways (row level). A bucket repair
+/// counts as completed when records were shipped and both roots are equal afterwards.
+/// </summary>
+public sealed partial class AntiEntropy(
+    LocalReplica local,
+    ILogStore store,
+    BucketViews views,
+    MerkleTrees trees,
+    ReplicaClient client,
+    RingView ringView,
+    MembershipView membership,
+    IOptions<RepairOptions> options,
+    TimeProvider timeProvider,
+    RepairMetrics metrics,
+    ILogger<AntiEntropy> logger)
+{
+    private readonly SemaphoreSlim _oneRoundAtATime = new(1, 1);
+    private readonly RepairOptions _options = options.Value;
+    private readonly RepairPacer _pacer = new(options.Value.MaxRecordsPerSecond, timeProvider);
+
+    public async Task<RepairRound> RunRoundAsync(CancellationToken cancellationToken)
+    {
+        await _oneRoundAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            using var activity = RepairMetrics.ActivitySource.StartActivity("logstream.repair.round");
+            var startedAt = timeProvider.GetUtcNow();
+            var started = timeProvider.GetTimestamp();
+            var peers = membership.Snapshot.Members.Where(m => m.Id != local.NodeId && m.State == MemberState.Up && m.InternalAddress is not null);
+            var results = new List<PeerRepair>();
+            foreach (var peer in peers)
+                results.Add(await RepairWithPeerAsync(peer, cancellationToken));
+            return new RepairRound(results, startedAt, timeProvider.GetElapsedTime(started));
+        }
+        finally
+        {
+            _oneRoundAtATime.Release();
+        }
+    }
+
+    private async Task<PeerRepair> RepairWithPeerAsync(Member peer, CancellationToken cancellationToken)
+    {
+        var tally = new Tally();
+        int compared = 0, differing = 0;
+        try
+        {
+            var ring = ringView.Current;
+            var rf = ringView.ReplicationFactor;
+            var request = new RootsRequest { Requester = local.NodeId };
+            var reply = await CallAsync(peer, "repair.roots", (c, o) => c.GetRootsAsync(request, o).ResponseAsync, cancellationToken);
+            TreeBytes(tally, request.CalculateSize() + reply.CalculateSize());
+
+            var theirs = reply.Roots.ToDictionary(r => RepairGrpcService.ToKey(r.Bucket), r => (r.Root, (long)r.Records));
+            var shared = trees.All
+                .Where(t => RepairGrpcService.Replicates(ring, t.Key.Partition, peer.Id, rf))
+                .Select(t => t.Key)
+                .Concat(theirs.Keys)
+                .Distinct()
+                .ToList();
+
+            var toRepair = new List<(BucketKey Bucket, (ulong, long) Theirs)>();
+            foreach (var bucket in shared)
+            {
+                compared++;
+                var mine = views.Root(bucket);
+                var their = theirs.GetValueOrDefault(bucket);
+                if (mine != their)
+                    toRepair.Add((bucket, their));
+            }
+            differing = toRepair.Count;
+            metrics.Compared(compared, differing);
+
+            await Parallel.ForEachAsync(toRepair,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentBuckets, CancellationToken = cancellationToken },
+                async (item, token) => await RepairBucketAsync(peer, item.Bucket, item.Theirs, tally, token));
+            return tally.Result(peer.Id, compared, differing, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogPeerFailed(peer.Id, ex.Message);
+            return tally.Result(peer.Id, compared, differing, ex.Message);
+        }
+    }
+
+    private async Task RepairBucketAsync(Member peer, BucketKey bucket, (ulong Root, long Records) theirRoot, Tally tally, CancellationToken cancellationToken)
+    {
+        using var activity = RepairMetrics.ActivitySource.StartActivity("logstream.repair.bucket");
+        activity?.SetTag("logstream.peer", peer.Id);
+        activity?.SetTag("logstream.partition", bucket.Partition);
+        var started = timeProvider.GetTimestamp();
+        var id = RepairGrpcService.ToId(bucket);
+
+        // Descend level by level into the subtrees whose hash or count differ.
+        var settle = new List<TreeNode>();
+        var frontier = new List<(TreeNode Node, long Mine, long Theirs)> { (new TreeNode { Level = 0, Prefix = 0 }, views.Root(bucket).Records, theirRoot.Records) };
+        while (frontier.Count > 0)
+        {
+            var children = new List<TreeNode>();
+            foreach (var (node, mine, theirs) in frontier)
+            {
+                if (Math.Min(mine, theirs) == 0 || Math.Max(mine, theirs) <= _options.LeafRecords || node.Level == 64)
+                    settle.Add(node);
+                else
+                    children.AddRange(Children(node));
+            }
+            if (children.Count == 0)
+                break;
+
+            var request = new TreeNodesRequest { Bucket = id };
+            request.Nodes.AddRange(children);
+            var reply = await CallAsync(peer, "repair.nodes", (c, o) => c.GetTreeNodesAsync(request, o).ResponseAsync, cancellationToken);
+            TreeBytes(tally, request.CalculateSize() + reply.CalculateSize());
+
+            frontier = [];
+            foreach (var summary in reply.Nodes)
+            {
+                var (hash, records) = views.Node(bucket, (int)summary.Node.Level, summary.Node.Prefix);
+                if (hash != summary.Hash || records != (long)summary.Records)
+                    frontier.Add((summary.Node, records, (long)summary.Records));
+            }
+        }
+
+        // Exchange the ids under the settled nodes, then ship exactly what each side lacks.
+        var digestsRequest = new DigestsRequest { Bucket = id };
+        digestsRequest.Nodes.AddRange(settle);
+        var digestsReply = await CallAsync(peer, "repair.digests", (c, o) => c.GetDigestsAsync(digestsRequest, o).ResponseAsync, cancellationToken);
+        TreeBytes(tally, digestsRequest.CalculateSize() + digestsReply.CalculateSize());
+
+        var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
+        var mineDigests = settle.SelectMany(n => views.Digests(bucket, (int)n.Level, n.Prefix)).ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
+        var missingThere = mineDigests.Keys.Where(k => !theirDigests.ContainsKey(k)).ToList();
+        var missingHere = theirDigests.Keys.Where(k => !mineDigests.ContainsKey(k)).ToList();
+        var conflicts = mineDigests.Count(m => theirDigests.TryGetValue(m.Key, out var h) && h != m.Value);
+        metrics.Conflicts(conflicts);
+        Interlocked.Add(ref tally.Conflicts, conflicts);
+        if (conflicts > 0)
+            LogConflicts(conflicts, bucket.Partition, peer.Id);
+
+        var received = await PullAsync(peer, bucket, id, missingHere, tally, cancellationToken);
+        var sent = await PushAsync(peer, bucket, missingThere, tally, cancellationToken);
+        metrics.Shipped(sent, received);
+
+        // Verified, not assumed: both roots must agree now.
+        var check = new RootsRequest { Requester = local.NodeId };
+        check.Buckets.Add(id);
+        var after = await CallAsync(peer, "repair.roots", (c, o) => c.GetRootsAsync(check, o).ResponseAsync, cancellationToken);
+        TreeBytes(tally, check.CalculateSize() + after.CalculateSize());
+        var theirsAfter = after.Roots.Count == 0 ? (0UL, 0L) : (after.Roots[0].Root, (long)after.Roots[0].Records);
+        var mineAfter = views.Root(bucket);
+        var duration = timeProvider.GetElapsedTime(started);
+        if (sent + received > 0 && mineAfter == theirsAfter)
+        {
+            metrics.Completed(peer.Id, timeProvider.GetUtcNow(), duration);
+            Interlocked.Increment(ref tally.Completed);
+            LogRepaired(bucket.Partition, Storage.Partitioner.FormatBucket(bucket.Bucket), peer.Id, sent, received);
+        }
+        else
+        {
+            metrics.Attempted(duration);
+            if (mineAfter != theirsAfter)
+            {
+                Interlocked.Increment(ref tally.StillDiffering);
+                LogStillDiffering(bucket.Partition, Storage.Partitioner.FormatBucket(bucket.Bucket), peer.Id, sent, received);
+            }
+        }
+    }
+
+    private void TreeBytes(Tally tally, long bytes)
+    {
+        Interlocked.Add(ref tally.TreeBytes, bytes);
+        metrics.Bytes("tree", bytes);
+    }
+
+    private static IEnumerable<TreeNode> Children(TreeNode node)
+    {
+        var level = node.Level + 1;
+        yield return new TreeNode { Level = level, Prefix = node.Prefix };
+        yield return new TreeNode { Level = level, Prefix = node.Prefix | (1UL << (64 - (int)level)) };
+    }
+
+    private async Task<long> PullAsync(Member peer, BucketKey bucket, BucketId id, List<string> ids, Tally tally, CancellationToken cancellationToken)
+    {
+        long received = 0;
+        foreach (var chunk in ids.Chunk(_options.BatchRecords))
+        {
+            await _pacer.AcquireAsync(chunk.Length, cancellationToken);
+            var request = new FetchRecordsRequest { Bucket = id };
+            request.Ids.AddRange(chunk);
+            var reply = await CallAsync(peer, "repair.fetch", (c, o) => c.FetchRecordsAsync(request, o).ResponseAsync, cancellationToken);
+            TreeBytes(tally, request.CalculateSize());
+            var bytes = reply.Records.Sum(r => (long)r.Length);
+            Interlocked.Add(ref tally.RecordBytes, bytes);
+            metrics.Bytes("records", bytes);
+            var records = LocalReplica.Decode(reply.Records);
+            var result = await local.AppendAsync(records, cancellationToken);
+            received += result.Added;
+        }
+        Interlocked.Add(ref tally.Received, received);
+        return received;
+    }
+
+    private async Task<long> PushAsync(Member peer, BucketKey bucket, List<string> ids, Tally tally, CancellationToken cancellationToken)
+    {
+        long sent = 0;
+        foreach (var chunk in ids.Chunk(_options.BatchRecords))
+        {
+            await _pacer.AcquireAsync(chunk.Length, cancellationToken);
+            var encoded = new List<ByteString>(chunk.Length);
+            await foreach (var record in store.ReadRecordsAsync(bucket, chunk, cancellationToken))
+                encoded.Add(LocalReplica.Encode(record));
+            if (encoded.Count == 0)
+                continue;
+            await client.ReplicateAsync(peer, encoded, handoff: true, cancellationToken);
+            var bytes = encoded.Sum(e => (long)e.Length);
+            Interlocked.Add(ref tally.RecordBytes, bytes);
+            metrics.Bytes("records", bytes);
+            sent += encoded.Count;
+        }
+        Interlocked.Add(ref tally.Sent, sent);
+        return sent;
+    }
+
+    private Task<TReply> CallAsync<TReply>(Member peer, string operation, Func<RepairClient, global::Grpc.Core.CallOptions, Task<TReply>> call, CancellationToken cancellationToken) =>
+        client.CallAsync(peer, operation, (invoker, callOptions) => call(new RepairClient(invoker), callOptions), cancellationToken);
+
+    /// <summary>Counts of one peer's repair, added to by buckets repaired in parallel.</summary>
+    private sealed class Tally
+    {
+        public long Sent;
+        public long Received;
+        public long RecordBytes;
+        public long TreeBytes;
+        public int Completed;
+        public int StillDiffering;
+        public int Conflicts;
+
+        public PeerRepair Result(string peer, int compared, int differing, string? error) =>
+            new(peer, compared, differing, Sent, Received, RecordBytes, TreeBytes, Completed, StillDiffering, Conflicts, error);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Repaired {Partition} @ {Bucket} with {Peer}: sent {Sent}, received {Received} records; roots equal")]
+    private partial void LogRepaired(string partition, string bucket, string peer, long sent, long received);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Partition} @ {Bucket} still differs from {Peer} after shipping (sent {Sent}, received {Received}); next round")]
+    private partial void LogStillDiffering(string partition, string bucket, string peer, long sent, long received);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} records of {Partition} have the same id but other content on {Peer}; left alone")]
+    private partial void LogConflicts(int count, string partition, string peer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Anti-entropy with {Peer} failed: {Reason}")]
+    private partial void LogPeerFailed(string peer, string reason);
+}

@@ -1,0 +1,66 @@
+using Grpc.Core;
+using LogStream.Node.Repair.Grpc;
+using LogStream.Node.Replication;
+using LogStream.Node.Ring;
+using LogStream.Node.Storage;
+
+namespace LogStream.Node.Repair;
+
+/// <summary>This node's side of anti-entropy: roots, tree nodes, digests and records of its buckets, for a peer.</summary>
+public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILogStore store, RingView ringView) : Grpc.Repair.RepairBase
+{
+    public override Task<RootsReply> GetRoots(RootsRequest request, ServerCallContext context)
+    {
+        var reply = new RootsReply();
+        var wanted = request.Buckets.Count == 0 ? null : request.Buckets.Select(ToKey).ToHashSet();
+        var ring = ringView.Current;
+        foreach (var (bucket, tree) in trees.All)
+        {
+            if (wanted is not null ? !wanted.Contains(bucket) : !Replicates(ring, bucket.Partition, request.Requester, ringView.ReplicationFactor))
+                continue;
+            var (root, records) = tree.Root;
+            reply.Roots.Add(new BucketRoot { Bucket = ToId(bucket), Root = root, Records = (ulong)records });
+        }
+        return Task.FromResult(reply);
+    }
+
+    public override Task<TreeNodesReply> GetTreeNodes(TreeNodesRequest request, ServerCallContext context)
+    {
+        var bucket = ToKey(request.Bucket);
+        var reply = new TreeNodesReply();
+        foreach (var node in request.Nodes)
+        {
+            var (hash, records) = views.Node(bucket, (int)node.Level, node.Prefix);
+            reply.Nodes.Add(new TreeNodeSummary { Node = node, Hash = hash, Records = (ulong)records });
+        }
+        return Task.FromResult(reply);
+    }
+
+    public override Task<DigestsReply> GetDigests(DigestsRequest request, ServerCallContext context)
+    {
+        var bucket = ToKey(request.Bucket);
+        var reply = new DigestsReply();
+        foreach (var node in request.Nodes)
+        {
+            foreach (var digest in views.Digests(bucket, (int)node.Level, node.Prefix))
+                reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
+        }
+        return Task.FromResult(reply);
+    }
+
+    public override async Task<FetchRecordsReply> FetchRecords(FetchRecordsRequest request, ServerCallContext context)
+    {
+        var reply = new FetchRecordsReply();
+        await foreach (var record in store.ReadRecordsAsync(ToKey(request.Bucket), request.Ids, context.CancellationToken))
+            reply.Records.Add(LocalReplica.Encode(record));
+        return reply;
+    }
+
+    /// <summary>Whether <paramref name="member"/> is one of the partition's replicas on this node's ring.</summary>
+    public static bool Replicates(TokenRing ring, string partition, string member, int replicationFactor) =>
+        ring.ReplicasFor(partition, replicationFactor).Any(r => r.Id == member);
+
+    public static BucketKey ToKey(BucketId id) => new(id.Partition, LocalReplica.FromUnixTicks(id.BucketUnixTicks));
+
+    public static BucketId ToId(BucketKey key) => new() { Partition = key.Partition, BucketUnixTicks = LocalReplica.ToUnixTicks(key.Bucket) };
+}
