@@ -2,34 +2,38 @@
 # A three-node LogStream cluster from Release builds, standalone (no Aspire), for benchmarks and the load generator:
 #   benchmarks/cluster.sh start    # redis-server on 5380, node-i on 5100+i (replication 5300+i), data in /tmp/logstream-bench
 #   benchmarks/cluster.sh stop
-# Nodes run as `dotnet LogStream.Node.dll`, exactly as in Kubernetes.
+# Nodes run as `dotnet LogStream.Node.dll`, exactly as in Kubernetes. Environment:
+#   LOGSTREAM_BENCH_PORT (5100: node-i public port base; replication +200, redis +280), LOGSTREAM_BENCH_DATA,
+#   LOGSTREAM_BENCH_NODES (3), LOGSTREAM_BENCH_ARGS (extra node arguments, e.g. --LogStream:Repair:Enabled=false).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${LOGSTREAM_BENCH_DATA:-/tmp/logstream-bench}"
 NODES="${LOGSTREAM_BENCH_NODES:-3}"
+BASE="${LOGSTREAM_BENCH_PORT:-5100}"
+EXTRA="${LOGSTREAM_BENCH_ARGS:-}"
 SECRET="bench-cluster-secret-0123456789"
 
 case "${1:-start}" in
   start)
     dotnet build -c Release LogStream.Node -v q -nologo >/dev/null
     rm -rf "$DATA" && mkdir -p "$DATA"
-    redis-server --port 5380 --bind 127.0.0.1 --save "" --appendonly no --dir "$DATA" --daemonize yes --pidfile "$DATA/redis.pid" >/dev/null
+    redis-server --port $((BASE + 280)) --bind 127.0.0.1 --save "" --appendonly no --dir "$DATA" --daemonize yes --pidfile "$DATA/redis.pid" >/dev/null
     for i in $(seq 0 $((NODES - 1))); do
       DOTNET_gcServer=1 nohup dotnet LogStream.Node/bin/Release/net10.0/LogStream.Node.dll \
         --LogStream:NodeId=node-$i --LogStream:DataDirectory="$DATA/node-$i" \
-        --ConnectionStrings:redis=127.0.0.1:5380 --LogStream:Security:ClusterSecret=$SECRET \
-        --Kestrel:Endpoints:Public:Url=http://127.0.0.1:$((5100 + i)) \
-        --Kestrel:Endpoints:Internal:Url=http://127.0.0.1:$((5300 + i)) \
-        --Logging:LogLevel:Default=Warning > "$DATA/node-$i.log" 2>&1 &
+        --ConnectionStrings:redis=127.0.0.1:$((BASE + 280)) --LogStream:Security:ClusterSecret=$SECRET \
+        --Kestrel:Endpoints:Public:Url=http://127.0.0.1:$((BASE + i)) \
+        --Kestrel:Endpoints:Internal:Url=http://127.0.0.1:$((BASE + 200 + i)) \
+        --LogStream:Chaos:Enabled=true $EXTRA --Logging:LogLevel:Default=Warning > "$DATA/node-$i.log" 2>&1 &
       echo $! > "$DATA/node-$i.pid"
     done
     for i in $(seq 0 $((NODES - 1))); do
       for _ in $(seq 1 60); do
-        curl -sf "http://127.0.0.1:$((5100 + i))/health" >/dev/null && break
+        curl -sf "http://127.0.0.1:$((BASE + i))/health" >/dev/null && break
         sleep 0.5
       done
     done
-    echo "cluster up: http://127.0.0.1:5100 .. $((5100 + NODES - 1)); data in $DATA"
+    echo "cluster up: http://127.0.0.1:$BASE .. $((BASE + NODES - 1)); data in $DATA"
     ;;
   stop)
     for pid in "$DATA"/node-*.pid; do [ -f "$pid" ] && kill -TERM "$(cat "$pid")" 2>/dev/null || true; done

@@ -179,6 +179,8 @@ public sealed partial class WriteCoordinator(
 
     private async Task<bool> HintAsync(string nodeId, List<LogRecord> records, string reason)
     {
+        if (!hints.Enabled)
+            return false;
         try
         {
             await hints.StoreAsync(nodeId, records, CancellationToken.None);

@@ -78,6 +78,7 @@ public sealed class HintLogHarness : IAsyncDisposable
     {
         Options = options ?? new HintOptions();
         Time = new FakeTimeProvider(Records.Epoch);
+        Metrics = new HintMetrics(MeterFactory);
         Log = NewLog();
     }
 
@@ -89,7 +90,8 @@ public sealed class HintLogHarness : IAsyncDisposable
 
     public HintLog Log { get; private set; }
 
-    public HintMetrics Metrics { get; private set; } = null!;
+    /// <summary>One set of instruments for every log the harness opens, as in one process.</summary>
+    public HintMetrics Metrics { get; }
 
     public string Directory => _directory.Path;
 
@@ -119,11 +121,7 @@ public sealed class HintLogHarness : IAsyncDisposable
         return log;
     }
 
-    private HintLog NewLog()
-    {
-        Metrics = new HintMetrics(MeterFactory);
-        return new HintLog(_directory.Path, Options, Time, Metrics);
-    }
+    private HintLog NewLog() => new(_directory.Path, Options, Time, Metrics);
 
     public async ValueTask DisposeAsync()
     {
@@ -156,7 +154,7 @@ public sealed class RecordingDelivery : IHintDelivery
     }
 }
 
-public static class Membership
+public static class Members
 {
     /// <summary>A view in which each given member has the given state.</summary>
     public static MembershipView With(FakeTimeProvider time, params (string Id, MemberState State)[] members)

@@ -86,6 +86,8 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         }
     }
 
+    public bool Enabled => _options.Enabled;
+
     /// <summary>
     /// Stores <paramref name="records"/> for <paramref name="targetNodeId"/> with the current time as their hint time;
     /// returns once they are durable (concurrent calls share one fdatasync). Does nothing when hints are disabled.
@@ -212,6 +214,9 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         long expired = 0;
         foreach (var target in _targets.Values)
         {
+            // Most ticks find nothing to expire: tell without reading a byte.
+            if (Volatile.Read(ref target.Pending) == 0 || target.OldestHintTicks() >= cutoff)
+                continue;
             await target.ReplayGate.WaitAsync(cancellationToken);
             try
             {
@@ -671,6 +676,13 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         public long ConsumedInHead;
 
         public HintCursorFile CursorFile { get; } = new(Path.Combine(directory, HintFormat.CursorFileName));
+
+        /// <summary>The earliest hint time still held (of the oldest segment; a lower bound once part of it is consumed).</summary>
+        public long OldestHintTicks()
+        {
+            lock (WriteGate)
+                return Segments.Count == 0 ? long.MaxValue : Segments[0].FirstHintTicks;
+        }
 
         public HintSegment[] SnapshotSegments()
         {

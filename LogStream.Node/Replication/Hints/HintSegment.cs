@@ -14,6 +14,7 @@ internal sealed class HintSegment : IGroupCommitFile
     private int _references = 1;
     private long _length;
     private long _records;
+    private long _firstHintTicks = long.MaxValue;
     private long _lastHintTicks = long.MinValue;
     private volatile bool _sealed;
 
@@ -39,6 +40,9 @@ internal sealed class HintSegment : IGroupCommitFile
 
     /// <summary>Records in the entries known to be valid.</summary>
     public long Records => Volatile.Read(ref _records);
+
+    /// <summary>Earliest hint time of its entries (ticks since the Unix epoch); <see cref="long.MaxValue"/> when empty.</summary>
+    public long FirstHintTicks => Volatile.Read(ref _firstHintTicks);
 
     /// <summary>Latest hint time of its entries (ticks since the Unix epoch); <see cref="long.MinValue"/> when empty.</summary>
     public long LastHintTicks => Volatile.Read(ref _lastHintTicks);
@@ -104,6 +108,7 @@ internal sealed class HintSegment : IGroupCommitFile
             if (TryEntryAt(window, position, fileLength, out var payloadLength, out var hintTicks, out var count))
             {
                 segment._records += count;
+                segment._firstHintTicks = Math.Min(segment._firstHintTicks, hintTicks);
                 segment._lastHintTicks = Math.Max(segment._lastHintTicks, hintTicks);
                 result.Entries++;
                 if (cursorOffset > position)
@@ -161,6 +166,8 @@ internal sealed class HintSegment : IGroupCommitFile
             throw;
         }
         Volatile.Write(ref _records, _records + records);
+        if (hintTicks < _firstHintTicks)
+            Volatile.Write(ref _firstHintTicks, hintTicks);
         if (hintTicks > _lastHintTicks)
             Volatile.Write(ref _lastHintTicks, hintTicks);
         Volatile.Write(ref _length, at + entries.Length);

@@ -46,10 +46,9 @@ public sealed partial class HintedHandoffService : BackgroundService, IHostedLif
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!_options.Enabled)
-            return;
+        // Runs even with hints disabled: hints stored before they were disabled still expire.
         using var timer = new PeriodicTimer(_options.ReplayInterval, _timeProvider);
-        if (_delivery is null)
+        if (_delivery is null && _options.Enabled)
             LogNoDelivery();
         try
         {

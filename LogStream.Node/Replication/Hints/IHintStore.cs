@@ -8,6 +8,9 @@ namespace LogStream.Node.Replication.Hints;
 /// </summary>
 public interface IHintStore
 {
+    /// <summary>False when hints are switched off (<c>LogStream:Hints:Enabled</c>): stores then keep nothing.</summary>
+    bool Enabled { get; }
+
     /// <summary>Stores records for <paramref name="targetNodeId"/>; returns once they are durable (fsync).</summary>
     ValueTask StoreAsync(string targetNodeId, IReadOnlyList<LogRecord> records, CancellationToken cancellationToken);
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Anti-entropy benchmark (issue 4), on a standalone 3-node Release cluster (benchmarks/cluster.sh):
+#   1. ingest N records at ALL; 2. node-1 loses FRACTION of its records (chaos); 3. one round (POST /api/repair on
+#   node-0), timed, with the bytes it shipped from the node's metrics; 4. ingest throughput for DURATION without, then
+#   with, repair rounds running (chaos + repair in a loop).
+# Usage: N=1000000 FRACTION=0.01 DURATION=20s benchmarks/repair-bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${N:-1000000}"
+FRACTION="${FRACTION:-0.01}"
+DURATION="${DURATION:-20s}"
+PORT="${PORT:-7100}"
+export LOGSTREAM_BENCH_PORT="$PORT" LOGSTREAM_BENCH_DATA="${LOGSTREAM_BENCH_DATA:-/tmp/logstream-repair-bench}"
+export LOGSTREAM_BENCH_ARGS="--LogStream:Repair:Enabled=false"
+NODES="http://127.0.0.1:$PORT,http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))"
+N0="http://127.0.0.1:$PORT"
+N1="http://127.0.0.1:$((PORT + 1))"
+
+dotnet build -c Release benchmarks/LogStream.LoadGen -v q -nologo >/dev/null
+LG="dotnet benchmarks/LogStream.LoadGen/bin/Release/net10.0/LogStream.LoadGen.dll"
+metric() { curl -s "$1/metrics" | awk -v m="$2" -v l="$3" '$1 ~ "^"m && index($0, l) { s += $NF } END { printf "%.0f", s }'; }
+
+trap "benchmarks/cluster.sh stop >/dev/null" EXIT
+benchmarks/cluster.sh start
+echo "load: $(uptime)"
+
+$LG --nodes "$NODES" --records "$N" --batch 1000 --concurrency 8 --consistency ALL --queries 0 --quiet | grep -A1 "records acked  records sent"
+appended_bytes=$(metric "$N1" logstream_storage_appended_bytes_total "")
+appended_records=$(metric "$N1" logstream_storage_records_appended_total "")
+
+lost=$(curl -s -XPOST "$N1/api/chaos/lose?fraction=$FRACTION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["removed"])')
+records_bytes_before=$(metric "$N0" logstream_repair_bytes_total 'kind="records"')
+tree_bytes_before=$(metric "$N0" logstream_repair_bytes_total 'kind="tree"')
+start=$(date +%s.%N)
+round=$(curl -s -XPOST "$N0/api/repair")
+end=$(date +%s.%N)
+records_bytes=$(( $(metric "$N0" logstream_repair_bytes_total 'kind="records"') - records_bytes_before ))
+tree_bytes=$(( $(metric "$N0" logstream_repair_bytes_total 'kind="tree"') - tree_bytes_before ))
+python3 - "$round" "$lost" "$records_bytes" "$tree_bytes" "$appended_bytes" "$appended_records" "$start" "$end" <<'PY'
+import json, sys
+round_, lost, rec_bytes, tree_bytes, app_bytes, app_records, start, end = sys.argv[1:]
+r = json.loads(round_)
+lost, rec_bytes, tree_bytes = int(lost), int(rec_bytes), int(tree_bytes)
+avg = int(app_bytes) / int(app_records)
+print(f"lost {lost} records on node-1; one round from node-0 took {float(end) - float(start):.2f} s "
+      f"(server {r['duration_ms']:.0f} ms): sent {r['records_sent']}, received {r['records_received']}, "
+      f"{r['repairs_completed']} repairs completed, {r['buckets_differing']} of {r['buckets_compared']} buckets differed")
+print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x {avg:.0f} B average record); tree exchange {tree_bytes} B "
+      f"({tree_bytes / max(lost, 1):.0f} B per lost record)")
+PY
+
+echo "ingest for $DURATION without repair:"
+$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
+echo "ingest for $DURATION with repair rounds running (node-2 loses 1% and node-0 repairs, in a loop):"
+( while true; do
+    curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=0.01" >/dev/null
+    curl -s -XPOST "$N0/api/repair" >/dev/null
+  done ) &
+loop=$!
+$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
+kill $loop 2>/dev/null || true
+echo "repairs completed during the run: $(metric "$N0" logstream_repairs_completed_total "")"

@@ -1,0 +1,218 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using LogStream.Testing;
+using Xunit.Abstractions;
+
+namespace LogStream.Integration.Tests.Repair;
+
+/// <summary>A cluster whose background anti-entropy is off, so each test decides when a round runs; chaos on.</summary>
+public sealed class ManualRepairClusterFixture : IAsyncLifetime
+{
+    private NodeCluster? _cluster;
+
+    public NodeCluster Require()
+    {
+        RequiredTool.Require("redis-server", "apt-get install redis-server");
+        return _cluster ?? throw new InvalidOperationException("cluster not started");
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (RequiredTool.Find("redis-server") is not null)
+        {
+            _cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string>
+            {
+                ["LogStream:Repair:Enabled"] = "false",
+                ["LogStream:Chaos:Enabled"] = "true",
+                ["LogStream:Hints:Enabled"] = "false",
+            });
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
+    }
+}
+
+/// <summary>Anti-entropy between real node processes: Merkle roots, row-level repair, verified counts.</summary>
+[Collection(ManualRepairCollection.Name)]
+public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOutputHelper output)
+{
+    private static string Run() => "ae" + Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>Each node's (partition, bucket) → (records, root), for the run's partitions.</summary>
+    private static async Task<Dictionary<string, (long Records, string Root)>> BucketsAsync(NodeProcess node, string run)
+    {
+        var view = await node.GetJsonAsync("/api/node");
+        return view.GetProperty("partitions").EnumerateArray()
+            .Where(p => p.GetProperty("partition").GetString()!.Contains(run, StringComparison.Ordinal))
+            .ToDictionary(
+                p => $"{p.GetProperty("partition").GetString()} @ {p.GetProperty("bucket").GetString()}",
+                p => (p.GetProperty("records").GetInt64(), p.GetProperty("root").GetString()!));
+    }
+
+    private static async Task<JsonElement> RepairAsync(NodeProcess node)
+    {
+        using var response = await node.Http.PostAsync("/api/repair", null);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        return JsonDocument.Parse(body).RootElement;
+    }
+
+    private static async Task<double> MetricAsync(NodeProcess node, string metric, params (string, string)[] labels) =>
+        PrometheusText.Sum(await node.Http.GetStringAsync("/metrics"), metric, labels);
+
+    private static async Task IngestAsync(NodeCluster cluster, List<ClientRecord> records)
+    {
+        foreach (var batch in records.Chunk(1000))
+        {
+            using var write = await cluster[0].Http.PostAsync(batch, "ALL");
+            Assert.True(write.IsSuccessStatusCode, await write.Content.ReadAsStringAsync());
+        }
+    }
+
+    private static async Task AssertInSyncAsync(NodeCluster cluster, string run, int expectedRecords)
+    {
+        var views = new List<Dictionary<string, (long Records, string Root)>>();
+        for (var i = 0; i < 3; i++)
+            views.Add(await BucketsAsync(cluster[i], run));
+        Assert.All(views, v => Assert.Equal(expectedRecords, v.Values.Sum(b => b.Records)));
+        Assert.Equal(views[0], views[1]);
+        Assert.Equal(views[0], views[2]);
+    }
+
+    [SkippableFact]
+    public async Task OneRoundRestoresWhatOneReplicaLostShippingOnlyTheLostRecords()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var records = TestRecords.Generate(3000, run, sources: 4);
+        await IngestAsync(cluster, records);
+        await AssertInSyncAsync(cluster, run, records.Count);
+        var appendedBytes = await MetricAsync(cluster[1], "logstream_storage_appended_bytes_total");
+        var appendedRecords = await MetricAsync(cluster[1], "logstream_storage_records_appended_total");
+        var averageRecordBytes = appendedBytes / appendedRecords;
+
+        using var lose = await cluster[1].Http.PostAsync("/api/chaos/lose?fraction=0.05", null);
+        var loss = await lose.Content.ReadFromJsonAsync<JsonElement>();
+        var lost = loss.GetProperty("removed").GetInt64();
+        Assert.True(lost > 0, loss.ToString());
+        var before = await BucketsAsync(cluster[1], run);
+        Assert.NotEqual(await BucketsAsync(cluster[0], run), before);
+        var recordBytesBefore = await MetricAsync(cluster[0], "logstream_repair_bytes_total", ("kind", "records"));
+        var completedBefore = await MetricAsync(cluster[0], "logstream_repairs_completed_total");
+
+        var round = await RepairAsync(cluster[0]);
+
+        output.WriteLine(round.ToString());
+        await AssertInSyncAsync(cluster, run, records.Count);
+        var withNode1 = round.GetProperty("peers").EnumerateArray().Single(p => p.GetProperty("peer").GetString() == "node-1");
+        Assert.Equal(lost, withNode1.GetProperty("records_sent").GetInt64() + withNode1.GetProperty("records_received").GetInt64());
+        var shippedBytes = await MetricAsync(cluster[0], "logstream_repair_bytes_total", ("kind", "records")) - recordBytesBefore;
+        output.WriteLine($"lost {lost} records; shipped {shippedBytes} record bytes = {shippedBytes / (lost * averageRecordBytes):F3} x (k x average record of {averageRecordBytes:F0} B); tree exchange {withNode1.GetProperty("tree_bytes").GetInt64()} B");
+        Assert.True(shippedBytes <= 1.1 * lost * averageRecordBytes, $"{shippedBytes} bytes shipped for {lost} records of ~{averageRecordBytes:F0} B");
+        // Every differing bucket was repaired and verified.
+        Assert.Equal(withNode1.GetProperty("buckets_differing").GetInt32(), withNode1.GetProperty("repairs_completed").GetInt32());
+        Assert.Equal(completedBefore + withNode1.GetProperty("repairs_completed").GetInt32(), await MetricAsync(cluster[0], "logstream_repairs_completed_total"));
+    }
+
+    [SkippableFact]
+    public async Task ReplicasInSyncShipNothingExchangeOnlyRootsAndCountNoRepair()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        await IngestAsync(cluster, TestRecords.Generate(500, run, sources: 3));
+        await RepairAsync(cluster[0]); // whatever earlier tests left behind
+        var completed = await MetricAsync(cluster[0], "logstream_repairs_completed_total");
+        var treeBytes = await MetricAsync(cluster[0], "logstream_repair_bytes_total", ("kind", "tree"));
+
+        var round = await RepairAsync(cluster[0]);
+
+        Assert.Equal(0, round.GetProperty("buckets_differing").GetInt32());
+        Assert.Equal(0, round.GetProperty("records_sent").GetInt64());
+        Assert.Equal(0, round.GetProperty("records_received").GetInt64());
+        Assert.Equal(completed, await MetricAsync(cluster[0], "logstream_repairs_completed_total"));
+        var compared = round.GetProperty("buckets_compared").GetInt32();
+        var spent = await MetricAsync(cluster[0], "logstream_repair_bytes_total", ("kind", "tree")) - treeBytes;
+        output.WriteLine($"{compared} buckets compared with {spent} bytes of roots");
+        Assert.True(compared > 0);
+        Assert.True(spent <= 80 * compared + 200, $"{spent} bytes for {compared} root comparisons: more than roots were exchanged");
+    }
+
+    [SkippableFact]
+    public async Task ANodeWhoseDataDirectoryWasWipedRejoinsAndConverges()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var records = TestRecords.Generate(2000, run, sources: 3);
+        await IngestAsync(cluster, records);
+        var wiped = cluster[2];
+        await cluster.StopAsync(2);
+        Directory.Delete(wiped.Spec.DataDirectory, recursive: true);
+        var node2 = await cluster.RestartAsync(2, wiped);
+        Assert.Empty(await BucketsAsync(node2, run));
+
+        var round = await RepairAsync(node2);
+
+        output.WriteLine(round.ToString());
+        // It may also receive what earlier tests left on this shared cluster.
+        Assert.True(round.GetProperty("records_received").GetInt64() >= records.Count, round.ToString());
+        await AssertInSyncAsync(cluster, run, records.Count);
+        var local = await node2.Http.QueryIdsAsync($"consistency=ONE&limit=10000&source={records[0].Source}");
+        Assert.Equal(records.Where(r => r.Source == records[0].Source).Select(r => r.Id).Order(), local.Order());
+    }
+
+    [SkippableFact]
+    public async Task RepairWhileIngestContinuesConvergesOnceIngestStopsAndLosesNothing()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var acked = new List<ClientRecord>();
+        using var stop = new CancellationTokenSource();
+        var ingest = Task.Run(async () =>
+        {
+            // At most 60 batches: each source then holds no more than a query's limit.
+            for (var i = 0; !stop.IsCancellationRequested && i < 60; i++)
+            {
+                var batch = TestRecords.Generate(200, $"{run}-{i:D3}", sources: 2, seed: i).Select(r => r with { Source = $"{run}-svc-{i % 2}" }).ToList();
+                using var write = await cluster[0].Http.PostAsync(batch, "QUORUM");
+                if (write.IsSuccessStatusCode)
+                {
+                    lock (acked)
+                        acked.AddRange(batch);
+                }
+            }
+        });
+
+        await Wait.UntilAsync(() => { lock (acked) return acked.Count >= 2000; }, TimeSpan.FromSeconds(30), "ingest to get going");
+        using (var lose = await cluster[1].Http.PostAsync("/api/chaos/lose?fraction=0.1", null))
+            Assert.True(lose.IsSuccessStatusCode);
+        for (var i = 0; i < 3; i++)
+            await RepairAsync(cluster[i % 3]);
+        await stop.CancelAsync();
+        await ingest;
+
+        // Once writes stop, rounds converge: every acknowledged record on every replica, equal roots.
+        await Wait.UntilAsync(async () =>
+        {
+            var round = await RepairAsync(cluster[1]);
+            return round.GetProperty("buckets_differing").GetInt32() == 0 && (await RepairAsync(cluster[0])).GetProperty("buckets_differing").GetInt32() == 0;
+        }, TimeSpan.FromSeconds(30), "repair rounds to find no difference once ingest stopped");
+        await AssertInSyncAsync(cluster, run, acked.Count);
+        for (var node = 0; node < 3; node++)
+        {
+            var held = new HashSet<string>();
+            foreach (var source in acked.Select(r => r.Source).Distinct())
+                held.UnionWith(await cluster[node].Http.QueryIdsAsync($"consistency=ONE&limit=10000&source={source}"));
+            Assert.Equal(acked.Select(r => r.Id).ToHashSet(), held);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ManualRepairCollection : ICollectionFixture<ManualRepairClusterFixture>
+{
+    public const string Name = "manual-repair-cluster";
+}
