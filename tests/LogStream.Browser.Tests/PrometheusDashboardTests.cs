@@ -45,6 +45,14 @@ public sealed partial class PrometheusDashboardTests(AppHostFixture host, ITestO
     {
         var executable = RequiredTool.Require("prometheus", "apt-get install prometheus");
         var clock = Stopwatch.StartNew();
+        // A cluster in use: every node has coordinated a QUORUM write before. Histogram series (write latency per
+        // consistency) appear with their first observation, and rate() needs a sample from before the demo's writes.
+        foreach (var node in AppHostFixture.Nodes)
+        {
+            using var client = host.Client(node);
+            using var response = await client.PostAsync(TestRecords.Generate(10, $"warmup-{node}", seed: node.GetHashCode()));
+            Assert.True(response.IsSuccessStatusCode, $"warm-up write through {node}: {(int)response.StatusCode}");
+        }
         var targets = AppHostFixture.Nodes.Select(n => (n, $"127.0.0.1:{host.Endpoint(n).Port}")).ToList();
         await using var prometheus = await PrometheusServer.StartAsync(executable, PrometheusConfig.Render(targets, ScrapeInterval), TimeSpan.FromSeconds(15));
         output.WriteLine($"prometheus ready at {prometheus.Url} after {clock.ElapsedMilliseconds} ms");
@@ -54,13 +62,17 @@ public sealed partial class PrometheusDashboardTests(AppHostFixture host, ITestO
         await Wait.UntilAsync(async () => (await prometheus.QueryAsync("up{job=\"logstream-nodes\"} == 1")).GetArrayLength() == 3,
             TimeSpan.FromSeconds(20), "prometheus to scrape all three nodes (up == 1)");
         output.WriteLine($"all three nodes scraped after {clock.ElapsedMilliseconds} ms");
-        var repairsBefore = (await host.SnapshotAsync()).GetProperty("repairs_completed").GetInt64();
+        var before = await host.SnapshotAsync();
+        var repairsBefore = before.GetProperty("repairs_completed").GetInt64();
         var demo = await host.RunDemoAsync();
         output.WriteLine(demo.GetProperty("summary").GetString());
         await Wait.UntilAsync(async () => (await host.SnapshotAsync()).GetProperty("repairs_completed").GetInt64() > repairsBefore,
             TimeSpan.FromSeconds(45), "a repair after the demo's loss");
         await Wait.UntilAsync(async () => Sum(await prometheus.QueryAsync("sum(logstream_repairs_completed_total)")) > repairsBefore,
             TimeSpan.FromSeconds(15), "prometheus to scrape the repair");
+        var ingestedAfter = before.GetProperty("ingested").GetInt64() + demo.GetProperty("accepted").GetInt64();
+        await Wait.UntilAsync(async () => Sum(await prometheus.QueryAsync("sum(logstream_records_ingested_total)")) >= ingestedAfter,
+            TimeSpan.FromSeconds(15), "prometheus to scrape the demo's writes on its coordinator");
         output.WriteLine($"demo and repair scraped after {clock.ElapsedMilliseconds} ms");
 
         // The raw series behind the panels, without the dashboard's "or vector(0)" fallbacks.
@@ -102,6 +114,8 @@ public sealed partial class PrometheusDashboardTests(AppHostFixture host, ITestO
         }
         Assert.True(failures.Count == 0, $"{failures.Count} dashboard expressions returned no data:{Environment.NewLine}{string.Join(Environment.NewLine, failures)}");
         output.WriteLine($"{expressions.Count} expressions checked; test took {clock.ElapsedMilliseconds} ms");
+        var names = await prometheus.LabelValuesAsync("__name__", "{job=\"logstream-nodes\",__name__=~\"logstream_.*\"}");
+        output.WriteLine($"LogStream metrics scraped from the nodes: {string.Join(", ", names)}");
     }
 
     [SkippableFact]
