@@ -101,7 +101,8 @@ public sealed class DashboardBrowserTests(AppHostFixture host, ITestOutputHelper
             TimeSpan.FromSeconds(5), "the ring legend to highlight the partition's three replicas");
         Assert.Equal(3, await page.Locator("#ring-walk line.walk").CountAsync());
 
-        // And the ERROR panel filled, so the screenshot shows every part of the page.
+        // And the ERROR panel filled (ten rows), so the screenshot shows every part of the page.
+        await page.FillAsync("#error-limit", "10");
         await page.ClickAsync("#error-run");
         await Wait.UntilAsync(async () => await page.Locator("#error-results tbody tr").CountAsync() > 0,
             TimeSpan.FromSeconds(20), "the ERROR panel to list the demo's errors");
