@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using LogStream.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 
@@ -112,6 +115,40 @@ public sealed class DashboardBrowserTests(AppHostFixture host, ITestOutputHelper
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is a real picture");
         output.WriteLine($"screenshot: {screenshot}");
+    }
+
+    [SkippableFact]
+    public async Task AStoppedNodeIsNamedInTheBannerUntilItIsBack()
+    {
+        const string victim = "node-2";
+        var page = await OpenDashboardAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var commands = host.App.Services.GetRequiredService<ResourceCommandService>();
+
+        var stopped = await commands.ExecuteCommandAsync(victim, KnownResourceCommands.StopCommand, timeout.Token);
+        Assert.True(stopped.Success, stopped.Message);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            // First it stops answering (its figures go stale), then the membership marks it down (suspicion timeout 5 s).
+            await Wait.UntilAsync(async () => (await page.TextContentAsync("#problems"))?.Contains($"{victim} is down", StringComparison.Ordinal) == true,
+                TimeSpan.FromSeconds(15), $"the banner to say {victim} is down");
+            output.WriteLine($"banner after {clock.ElapsedMilliseconds} ms: {await page.TextContentAsync("#status")}");
+            Assert.Contains("warn", await page.GetAttributeAsync("#status", "class"), StringComparison.Ordinal);
+            Assert.Equal("down", await page.TextContentAsync($"#nodes tr[data-node='{victim}'] .state"));
+            Directory.CreateDirectory(ScreenshotDirectory);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, "dashboard-node-down.png"), FullPage = true });
+        }
+        finally
+        {
+            var started = await commands.ExecuteCommandAsync(victim, KnownResourceCommands.StartCommand, timeout.Token);
+            Assert.True(started.Success, started.Message);
+            await host.App.ResourceNotifications.WaitForResourceHealthyAsync(victim, timeout.Token);
+        }
+        await Wait.UntilAsync(async () => await page.Locator("#problems li").CountAsync() == 0
+                                          && await page.Locator("#nodes .state.up").CountAsync() == 3,
+            TimeSpan.FromSeconds(20), $"the banner to clear once {victim} is back up");
+        output.WriteLine($"{victim} back and banner clear after {clock.ElapsedMilliseconds} ms");
     }
 
     /// <summary>Waits until the partition table lists rows and every one is in sync (equal roots on every replica).</summary>

@@ -103,7 +103,7 @@
         el("td", { className: "num", dataset: { field: "ingested" }, text: fmt.format(n.ingested) }),
         el("td", { className: "num", dataset: { field: "repairs_completed" }, text: fmt.format(n.repairs_completed) }),
         el("td", { className: "num", dataset: { field: "hints_pending" }, text: fmt.format(n.hints_pending) }),
-        el("td", { title: n.error ?? "", text: clock(n.last_heartbeat) + (n.reachable ? "" : " (no answer)") }));
+        el("td", { title: n.error ?? "", text: clock(n.last_heartbeat) + (n.reachable ? "" : " · stale") }));
       if (chaosEnabled) {
         const button = el("button", { type: "button", className: "chaos-lose", dataset: { node: n.id }, text: `lose ${Math.round(loseFraction * 100)} %` });
         tr.append(el("td", {}, button));
