@@ -135,33 +135,46 @@ public sealed partial class AntiEntropy(
         var started = timeProvider.GetTimestamp();
         var id = RepairGrpcService.ToId(bucket);
 
-        // Descend level by level into the subtrees whose hash or count differ.
+        // Descend level by level into the subtrees whose hash or count differ. Only left children travel: a right
+        // child is its parent XOR its left sibling, on both sides.
         var settle = new List<TreeNode>();
-        var frontier = new List<(TreeNode Node, long Mine, long Theirs)> { (new TreeNode { Level = 0, Prefix = 0 }, views.Root(bucket).Records, theirRoot.Records) };
+        var (myRoot, myRecords) = views.Root(bucket);
+        var frontier = new List<Differing> { new(0, 0, myRoot, myRecords, theirRoot.Root, theirRoot.Records) };
         while (frontier.Count > 0)
         {
-            var children = new List<TreeNode>();
-            foreach (var (node, mine, theirs) in frontier)
+            var split = new List<Differing>();
+            foreach (var node in frontier)
             {
-                if (Math.Min(mine, theirs) == 0 || Math.Max(mine, theirs) <= _options.LeafRecords || node.Level == 64)
-                    settle.Add(node);
+                if (Math.Min(node.MyRecords, node.TheirRecords) == 0 || Math.Max(node.MyRecords, node.TheirRecords) <= _options.LeafRecords || node.Level == 64)
+                    settle.Add(new TreeNode { Level = (uint)node.Level, Prefix = node.Prefix });
                 else
-                    children.AddRange(Children(node));
+                    split.Add(node);
             }
-            if (children.Count == 0)
+            if (split.Count == 0)
                 break;
 
-            var request = new TreeNodesRequest { Bucket = id };
-            request.Nodes.AddRange(children);
+            var level = split[0].Level + 1;
+            var request = new TreeNodesRequest { Bucket = id, Level = (uint)level };
+            request.Prefixes.AddRange(split.Select(n => n.Prefix));
             var reply = await CallAsync(peer, "repair.nodes", (c, o) => c.GetTreeNodesAsync(request, o).ResponseAsync, cancellationToken);
             TreeBytes(tally, request.CalculateSize() + reply.CalculateSize());
+            if (reply.Hashes.Count != split.Count || reply.Records.Count != split.Count)
+                throw new InvalidOperationException($"{peer.Id} answered {reply.Hashes.Count} tree nodes for {split.Count} asked");
 
             frontier = [];
-            foreach (var summary in reply.Nodes)
+            for (var i = 0; i < split.Count; i++)
             {
-                var (hash, records) = views.Node(bucket, (int)summary.Node.Level, summary.Node.Prefix);
-                if (hash != summary.Hash || records != (long)summary.Records)
-                    frontier.Add((summary.Node, records, (long)summary.Records));
+                var parent = split[i];
+                var (myLeft, myLeftRecords) = views.Node(bucket, level, parent.Prefix);
+                var (theirLeft, theirLeftRecords) = (reply.Hashes[i], (long)reply.Records[i]);
+                var left = new Differing(level, parent.Prefix, myLeft, myLeftRecords, theirLeft, theirLeftRecords);
+                var right = new Differing(level, parent.Prefix | (1UL << (64 - level)),
+                    parent.MyHash ^ myLeft, parent.MyRecords - myLeftRecords,
+                    parent.TheirHash ^ theirLeft, parent.TheirRecords - theirLeftRecords);
+                if (left.Differs)
+                    frontier.Add(left);
+                if (right.Differs)
+                    frontier.Add(right);
             }
         }
 
@@ -216,11 +229,10 @@ public sealed partial class AntiEntropy(
         metrics.Bytes("tree", bytes);
     }
 
-    private static IEnumerable<TreeNode> Children(TreeNode node)
+    /// <summary>A tree node whose hash or record count differs between this node and the peer.</summary>
+    private readonly record struct Differing(int Level, ulong Prefix, ulong MyHash, long MyRecords, ulong TheirHash, long TheirRecords)
     {
-        var level = node.Level + 1;
-        yield return new TreeNode { Level = level, Prefix = node.Prefix };
-        yield return new TreeNode { Level = level, Prefix = node.Prefix | (1UL << (64 - (int)level)) };
+        public bool Differs => MyHash != TheirHash || MyRecords != TheirRecords;
     }
 
     private async Task<long> PullAsync(Member peer, BucketKey bucket, BucketId id, List<string> ids, Tally tally, CancellationToken cancellationToken)

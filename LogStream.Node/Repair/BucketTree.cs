@@ -38,8 +38,8 @@ public sealed class BucketTree
 
     private void Apply(string id, ulong contentHash, int delta)
     {
-        var leaf = (int)(RecordHashes.IdHash(id) >> (64 - LeafBits));
-        var hash = RecordHashes.RecordHash(id, contentHash);
+        var (idHash, hash) = RecordHashes.Both(id, contentHash);
+        var leaf = (int)(idHash >> (64 - LeafBits));
         lock (_leaves)
         {
             _leaves[leaf] ^= hash;

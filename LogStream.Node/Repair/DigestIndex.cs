@@ -31,7 +31,8 @@ public sealed class DigestIndex
         for (var i = 0; i < entries.Length; i++)
         {
             var digest = digests[i];
-            entries[i] = (RecordHashes.IdHash(digest.Id), RecordHashes.RecordHash(digest.Id, digest.ContentHash), digest);
+            var (idHash, recordHash) = RecordHashes.Both(digest.Id, digest.ContentHash);
+            entries[i] = (idHash, recordHash, digest);
         }
         Array.Sort(entries, static (a, b) => a.IdHash != b.IdHash ? a.IdHash.CompareTo(b.IdHash) : string.CompareOrdinal(a.Digest.Id, b.Digest.Id));
 

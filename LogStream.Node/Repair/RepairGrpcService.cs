@@ -28,10 +28,11 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
     {
         var bucket = ToKey(request.Bucket);
         var reply = new TreeNodesReply();
-        foreach (var node in request.Nodes)
+        foreach (var prefix in request.Prefixes)
         {
-            var (hash, records) = views.Node(bucket, (int)node.Level, node.Prefix);
-            reply.Nodes.Add(new TreeNodeSummary { Node = node, Hash = hash, Records = (ulong)records });
+            var (hash, records) = views.Node(bucket, (int)request.Level, prefix);
+            reply.Hashes.Add(hash);
+            reply.Records.Add((ulong)records);
         }
         return Task.FromResult(reply);
     }

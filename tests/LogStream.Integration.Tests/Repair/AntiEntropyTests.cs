@@ -165,6 +165,41 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
     }
 
     [SkippableFact]
+    public async Task ARecordFoundCorruptOnDiskIsFetchedAgainFromAReplica()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var records = TestRecords.Generate(600, run, sources: 1);
+        await IngestAsync(cluster, records);
+        var damaged = cluster[2];
+        await cluster.StopAsync(2);
+
+        // Flip one byte in the middle of the run's segment file, as bit rot would.
+        var segment = Directory.EnumerateFiles(Path.Combine(damaged.Spec.DataDirectory, "segments"), "*.log", SearchOption.AllDirectories)
+            .Where(f => f.Contains(run, StringComparison.Ordinal))
+            .OrderByDescending(f => new FileInfo(f).Length)
+            .First();
+        await using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = file.Length / 2;
+            var value = file.ReadByte();
+            file.Position = file.Length / 2;
+            file.WriteByte((byte)(value ^ 0x5A));
+        }
+
+        var node2 = await cluster.RestartAsync(2, damaged);
+        var held = (await BucketsAsync(node2, run)).Values.Sum(b => b.Records);
+        output.WriteLine($"node-2 holds {held} of {records.Count} records after the corruption");
+        Assert.True(held < records.Count, "the flipped byte should have cost at least one record");
+        Assert.True(await MetricAsync(node2, "logstream_storage_corrupt_frames_total") > 0);
+
+        var round = await RepairAsync(cluster[0]);
+
+        output.WriteLine(round.ToString());
+        await AssertInSyncAsync(cluster, run, records.Count);
+    }
+
+    [SkippableFact]
     public async Task RepairWhileIngestContinuesConvergesOnceIngestStopsAndLosesNothing()
     {
         var cluster = fixture.Require();

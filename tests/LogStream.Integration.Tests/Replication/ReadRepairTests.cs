@@ -5,8 +5,8 @@ using LogStream.Testing;
 namespace LogStream.Integration.Tests.Replication;
 
 /// <summary>
-/// A cluster whose nodes store no hints, so a node that was down really misses the writes it did not see,
-/// and only a read (or anti-entropy) can give them back.
+/// A cluster whose nodes store no hints and run no background anti-entropy, so a node that was down really misses
+/// the writes it did not see, and only a read can give them back.
 /// </summary>
 public sealed class NoHintsClusterFixture : IAsyncLifetime
 {
@@ -21,7 +21,11 @@ public sealed class NoHintsClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         if (RequiredTool.Find("redis-server") is not null)
-            _cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string> { ["LogStream:Hints:Enabled"] = "false" });
+            _cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string>
+            {
+                ["LogStream:Hints:Enabled"] = "false",
+                ["LogStream:Repair:Enabled"] = "false",
+            });
     }
 
     public async Task DisposeAsync()
