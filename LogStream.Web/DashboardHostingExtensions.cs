@@ -23,7 +23,8 @@ public static class DashboardHostingExtensions
         // One try per node with a short timeout, then the next node: the default retrying handler
         // would hold the page on a dead node for many seconds.
 #pragma warning disable EXTEXP0001 // experimental, but the supported way to opt one client out of the defaults
-        services.AddHttpClient(ClusterClient.HttpClientName).RemoveAllResilienceHandlers();
+        services.AddTransient<BackgroundPoll>();
+        services.AddHttpClient(ClusterClient.HttpClientName).RemoveAllResilienceHandlers().AddHttpMessageHandler<BackgroundPoll>();
 #pragma warning restore EXTEXP0001
         services.AddSingleton<ClusterClient>();
         services.AddSingleton<NodeClient>();

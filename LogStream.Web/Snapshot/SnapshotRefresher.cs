@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using LogStream.Web.Cluster;
@@ -53,9 +52,11 @@ public sealed partial class SnapshotRefresher(
     public async Task<DashboardSnapshot> RefreshAsync(CancellationToken cancellationToken)
     {
         var started = timeProvider.GetTimestamp();
-        // A refresh every second would bury the interesting traces (demo runs, repairs) in the Aspire dashboard:
-        // its outgoing calls are not traced; its duration and outcome are metrics.
+        // A refresh every second would bury the interesting traces (demo runs, repairs) in the Aspire dashboard, whose
+        // sampler records everything: its calls are not traced here, and they carry the background-poll header so the
+        // nodes do not trace them either. Duration and outcome are metrics.
         using var quiet = SuppressInstrumentationScope.Begin();
+        using var polling = BackgroundPoll.Begin();
 
         var previous = store.Latest ?? DashboardSnapshot.Empty(timeProvider.GetUtcNow());
         var cluster = await clusterClient.GetClusterAsync(cancellationToken);
