@@ -35,6 +35,9 @@ public sealed class FakeCluster : HttpMessageHandler
 
     public ConcurrentQueue<string> Calls { get; } = new();
 
+    /// <summary>Calls that carried the background-poll header (untraced on the nodes).</summary>
+    public ConcurrentQueue<string> PollCalls { get; } = new();
+
     public long ErrorCount { get; set; }
 
     public sealed class NodeState
@@ -55,6 +58,8 @@ public sealed class FakeCluster : HttpMessageHandler
         var node = request.RequestUri!.Host;
         var path = request.RequestUri.AbsolutePath;
         Calls.Enqueue($"{request.Method} {node}{request.RequestUri.PathAndQuery}");
+        if (request.Headers.Contains(Microsoft.Extensions.Hosting.ServiceDefaultsExtensions.BackgroundPollHeader))
+            PollCalls.Enqueue($"{request.Method} {node}{path}");
         if (!Nodes.TryGetValue(node, out var state) || state.Down)
             throw new HttpRequestException($"Connection refused ({node})");
 
@@ -167,6 +172,7 @@ public sealed class FakeCluster : HttpMessageHandler
 
     private sealed class FakeHttpClientFactory(HttpMessageHandler handler) : IHttpClientFactory
     {
-        public HttpClient CreateClient(string name) => new(handler, disposeHandler: false);
+        // As registered: the background-poll marker in front of the (fake) network.
+        public HttpClient CreateClient(string name) => new(new BackgroundPoll { InnerHandler = handler }, disposeHandler: false);
     }
 }

@@ -40,6 +40,20 @@ public sealed class SnapshotRefresherTests
     }
 
     [Fact]
+    public async Task TheRefreshsCallsAreMarkedAsBackgroundPollingAndTheDemosAreNot()
+    {
+        var cluster = new FakeCluster();
+        var dashboard = cluster.CreateDashboard();
+        await dashboard.Refresher.RefreshAsync(CancellationToken.None);
+        Assert.Equal(cluster.Calls.Count, cluster.PollCalls.Count);
+        Assert.Contains("GET node-1/api/node", cluster.PollCalls);
+
+        await dashboard.Demo.RunAsync(CancellationToken.None);
+        Assert.DoesNotContain(cluster.PollCalls, c => c.StartsWith("POST", StringComparison.Ordinal));
+        Assert.Contains(cluster.Calls, c => c.StartsWith("POST", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheBackgroundServiceRefreshesOncePerSecondOfItsClock()
     {
         var cluster = new FakeCluster();
