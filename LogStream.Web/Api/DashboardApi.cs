@@ -5,7 +5,6 @@ using LogStream.Web.Demo;
 using LogStream.Web.Diagnostics;
 using LogStream.Web.Snapshot;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Web.Api;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics;
 
 namespace LogStream.Web.Cluster;
 
@@ -27,13 +26,11 @@ public sealed class RingCache(ClusterClient clusterClient)
         return picture;
     }
 
-    /// <summary>Where a 64-bit token sits on the circle, as a fraction of a turn in [0, 1).</summary>
+    /// <summary>Where a 64-bit token (unsigned, decimal) sits on the circle, as a fraction of a turn in [0, 1); 0 if unreadable.</summary>
     public static double Fraction(string token) =>
         ulong.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-            ? Math.Round((double)value / Math.Pow(2, 64), 7)
-            : BigInteger.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)
-                ? Math.Round((double)(big % BigInteger.Pow(2, 64) + BigInteger.Pow(2, 64)) % Math.Pow(2, 64) / Math.Pow(2, 64), 7)
-                : 0;
+            ? Math.Min(Math.Round(value / 18446744073709551616.0, 7), 0.9999999)
+            : 0;
 }
 
 /// <summary>The ring as the page draws it: each member's tokens as fractions of a turn.</summary>

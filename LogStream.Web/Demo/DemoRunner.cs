@@ -45,7 +45,7 @@ public sealed partial class DemoRunner(
             return DemoResult.Failed(runId, $"Nothing written: {why}.", timeProvider.GetElapsedTime(started));
         }
 
-        var records = DemoGenerator.Generate(runId, options.Records, options.ErrorRate, now, options.Spread, seed: HashCode.Combine(runId));
+        var records = DemoGenerator.Generate(runId, options.Records, options.ErrorRate, now, options.Spread, seed: Random.Shared.Next());
         var write = await WriteAsync(records, up, run, options, cancellationToken);
         activity?.SetTag("logstream.demo.accepted", write.Accepted);
         activity?.SetTag("logstream.demo.coordinator", write.Coordinator);

@@ -151,3 +151,17 @@ public sealed class SnapshotAggregatorTests
         Assert.Equal("unknown", unknown.Status);
     }
 }
+
+/// <summary>Where the ring picture puts a token.</summary>
+public sealed class RingPositionTests
+{
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("4611686018427387904", 0.25)]
+    [InlineData("9223372036854775808", 0.5)]
+    [InlineData("18446744073709551615", 0.9999999)]
+    [InlineData("not a token", 0)]
+    [InlineData("-1", 0)]
+    public void ATokenIsAFractionOfATurn(string token, double fraction) =>
+        Assert.Equal(fraction, LogStream.Web.Cluster.RingCache.Fraction(token));
+}
