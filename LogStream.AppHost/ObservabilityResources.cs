@@ -32,17 +32,24 @@ public static class ObservabilityResources
     {
         if (settings.Observability == "off")
             return new ObservabilityChoice(false, false, false, null, "LogStream:Observability=off");
-        var engine = settings.Observability != "local" && MembershipRedis.ContainerEngineAnswers(out var engineReason)
-            ? engineReason
-            : null;
-        if (engine is not null)
-            return new ObservabilityChoice(true, true, true, null, engine);
+        // Asked for by name, containers are added whatever the probe says (without an engine Aspire shows them unhealthy).
         if (settings.Observability == "containers")
-            return new ObservabilityChoice(false, false, false, null, "LogStream:Observability=containers but no container engine answers");
+            return new ObservabilityChoice(true, true, true, null, "LogStream:Observability=containers");
+        string why;
+        if (settings.Observability == "auto")
+        {
+            if (MembershipRedis.ContainerEngineAnswers(out var engineReason))
+                return new ObservabilityChoice(true, true, true, null, engineReason);
+            why = $"no container engine ({engineReason})";
+        }
+        else
+        {
+            why = "LogStream:Observability=local";
+        }
         var prometheus = MembershipRedis.FindOnPath("prometheus");
         return prometheus is null
-            ? new ObservabilityChoice(false, false, false, null, "no container engine and no prometheus on PATH (apt-get install prometheus)")
-            : new ObservabilityChoice(true, false, false, prometheus, $"no container engine; found {prometheus} (no Grafana without containers)");
+            ? new ObservabilityChoice(false, false, false, null, $"{why} and no prometheus on PATH (apt-get install prometheus)")
+            : new ObservabilityChoice(true, false, false, prometheus, $"{why}; found {prometheus} (no Grafana without containers)");
     }
 
     public static void AddObservability(
