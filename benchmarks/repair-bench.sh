@@ -51,10 +51,11 @@ PY
 
 echo "ingest for $DURATION without repair:"
 $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
-echo "ingest for $DURATION with repair rounds running (node-2 loses 1% and node-0 repairs, in a loop):"
+echo "ingest for $DURATION with repair running (every 2 s node-2 loses 1% and node-0 runs a round):"
 ( while true; do
     curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=0.01" >/dev/null
     curl -s -XPOST "$N0/api/repair" >/dev/null
+    sleep 2
   done ) &
 loop=$!
 $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
