@@ -23,6 +23,7 @@ public sealed partial class SnapshotRefresher(
     ILogger<SnapshotRefresher> logger) : BackgroundService
 {
     private DateTimeOffset _lastErrorCount = DateTimeOffset.MinValue;
+    private Task<ErrorTally?>? _errorCount;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -63,7 +64,10 @@ public sealed partial class SnapshotRefresher(
         var polls = cluster.Cluster is null
             ? []
             : await Task.WhenAll(cluster.Cluster.Members.Select(m => PollAsync(m, cancellationToken)));
-        var errors = await CountErrorsAsync(cluster, cancellationToken);
+        // The ERROR count is a cluster query: it runs beside the refreshes, never holding one up, and the refresh after
+        // it completes publishes it.
+        var errors = TakeErrorCount();
+        StartErrorCountIfDue(cluster, cancellationToken);
 
         var snapshot = SnapshotAggregator.Aggregate(previous, cluster, polls, errors, timeProvider.GetUtcNow(), options.Value.RateWindow);
         store.Publish(snapshot);
@@ -89,17 +93,30 @@ public sealed partial class SnapshotRefresher(
         }
     }
 
-    /// <summary>ERROR-and-above records of the last hour, at ONE with partial answers allowed: a cheap, approximate count.</summary>
-    private async Task<ErrorTally?> CountErrorsAsync(ClusterReport cluster, CancellationToken cancellationToken)
+    private ErrorTally? TakeErrorCount()
+    {
+        if (_errorCount is not { IsCompleted: true } done)
+            return null;
+        _errorCount = null;
+        return done.IsCompletedSuccessfully ? done.Result : null;
+    }
+
+    private void StartErrorCountIfDue(ClusterReport cluster, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var settings = options.Value;
-        if (cluster.Cluster is null || now - _lastErrorCount < settings.ErrorCountInterval)
-            return null;
+        if (_errorCount is not null || cluster.Cluster is null || now - _lastErrorCount < options.Value.ErrorCountInterval)
+            return;
         _lastErrorCount = now;
+        _errorCount = CountErrorsAsync(cluster.Cluster, now, cancellationToken);
+    }
+
+    /// <summary>ERROR-and-above records of the last hour, at ONE with partial answers allowed: a cheap, approximate count.</summary>
+    private async Task<ErrorTally?> CountErrorsAsync(ClusterInfo cluster, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
         var from = (now - settings.ErrorCountWindow).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var query = $"/api/logs?min_level=ERROR&from={from}&limit={settings.ErrorCountLimit}&consistency=ONE&allow_partial=true";
-        foreach (var member in cluster.Cluster.Members.Where(m => m.State == "up"))
+        foreach (var member in cluster.Members.Where(m => m.State == "up"))
         {
             var answer = await nodeClient.GetAsync(member.Id, member.Address, query, dashboardOptions.Value.QueryTimeout, cancellationToken);
             if (answer is { Succeeded: true, Body: { } body } && body.TryGetProperty("count", out var count) && count.ValueKind == JsonValueKind.Number)
