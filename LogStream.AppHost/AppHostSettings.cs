@@ -11,7 +11,9 @@ namespace LogStream.AppHost;
 /// <param name="DataRoot">Where node-i keeps its data (DataRoot/node-i).</param>
 /// <param name="Chaos">Whether the chaos actions (really losing data) are enabled on the nodes.</param>
 /// <param name="ClusterSecret">Shared secret of the nodes' internal calls; a random one per run when not configured.</param>
-public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoot, bool Chaos, string? ClusterSecret)
+/// <param name="Observability">Prometheus and Grafana: <c>auto</c> (containers where a container engine answers, else a local
+/// <c>prometheus</c> executable where installed, else none), <c>containers</c>, <c>local</c> or <c>off</c>.</param>
+public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoot, bool Chaos, string? ClusterSecret, string Observability = "auto")
 {
     public const int DefaultBasePort = 5100;
 
@@ -28,7 +30,10 @@ public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoo
         dataRoot = string.IsNullOrWhiteSpace(dataRoot)
             ? Path.Combine(appHostDirectory, ".data")
             : Path.GetFullPath(dataRoot, appHostDirectory);
-        return new AppHostSettings(basePort, nodeCount, dataRoot, section.GetValue("Chaos", true), section["ClusterSecret"]);
+        var observability = (section["Observability"] ?? "auto").Trim().ToLowerInvariant();
+        if (observability is not ("auto" or "containers" or "local" or "off"))
+            throw new InvalidOperationException($"LogStream:Observability must be auto, containers, local or off, not '{observability}'.");
+        return new AppHostSettings(basePort, nodeCount, dataRoot, section.GetValue("Chaos", true), section["ClusterSecret"], observability);
     }
 
     public bool FreePorts => BasePort == 0;
@@ -41,8 +46,14 @@ public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoo
 
     public int? RedisPort => FreePorts ? null : BasePort + 280;
 
+    /// <summary>Prometheus (local executable or container) on BasePort+290 (5390).</summary>
+    public int? PrometheusPort => FreePorts ? null : BasePort + 290;
+
+    /// <summary>Grafana (container) on BasePort+300 (5400).</summary>
+    public int? GrafanaPort => FreePorts ? null : BasePort + 300;
+
     /// <summary>Tells the person who ran <c>dotnet run</c> where everything is.</summary>
-    public void PrintWhereToLook(IConfiguration configuration)
+    public void PrintWhereToLook(IConfiguration configuration, ObservabilityChoice? observability = null)
     {
         if (FreePorts)
         {
@@ -54,6 +65,13 @@ public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoo
         for (var i = 0; i < NodeCount; i++)
             Console.WriteLine($"[logstream] node-{i}: http://localhost:{NodePort(i)}  (API /api/logs, /api/cluster; Prometheus /metrics)");
         Console.WriteLine($"[logstream] Aspire dashboard (traces, logs, metrics): {aspireDashboard}");
+        if (observability is { } choice)
+        {
+            if (choice.Prometheus)
+                Console.WriteLine($"[logstream] Prometheus: http://localhost:{PrometheusPort}");
+            if (choice.Grafana)
+                Console.WriteLine($"[logstream] Grafana: http://localhost:{GrafanaPort}  (dashboard \"LogStream\", anonymous viewer)");
+        }
         Console.WriteLine($"[logstream] data: {DataRoot}");
     }
 }

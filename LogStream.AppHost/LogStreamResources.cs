@@ -10,7 +10,8 @@ public static class LogStreamResources
     public static IReadOnlyList<IResourceBuilder<ProjectResource>> AddStorageNodes(
         this IDistributedApplicationBuilder builder,
         IResourceBuilder<IResourceWithConnectionString> redis,
-        AppHostSettings settings)
+        AppHostSettings settings,
+        bool listenOnAllInterfaces = false)
     {
         var clusterSecret = string.IsNullOrWhiteSpace(settings.ClusterSecret)
             ? Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
@@ -32,8 +33,16 @@ public static class LogStreamResources
             // The node names its listeners through Kestrel configuration; point them at Aspire's endpoints.
             var publicEndpoint = node.GetEndpoint("http");
             var internalEndpoint = node.GetEndpoint("internal");
+            // Containers (Prometheus) reach the nodes through the host's gateway address, not its loopback: then the public
+            // listener takes every interface and the node still advertises localhost to its peers and the dashboard.
+            var listenHost = listenOnAllInterfaces ? "0.0.0.0" : "localhost";
+            if (listenOnAllInterfaces)
+            {
+                node.WithEnvironment("LogStream__AdvertiseAddress",
+                    ReferenceExpression.Create($"http://localhost:{publicEndpoint.Property(EndpointProperty.TargetPort)}"));
+            }
             node.WithEnvironment("Kestrel__Endpoints__Public__Url",
-                    ReferenceExpression.Create($"http://localhost:{publicEndpoint.Property(EndpointProperty.TargetPort)}"))
+                    ReferenceExpression.Create($"http://{listenHost}:{publicEndpoint.Property(EndpointProperty.TargetPort)}"))
                 .WithEnvironment("Kestrel__Endpoints__Internal__Url",
                     ReferenceExpression.Create($"http://localhost:{internalEndpoint.Property(EndpointProperty.TargetPort)}"));
             nodes.Add(node);
@@ -50,6 +59,7 @@ public static class LogStreamResources
         var web = builder.AddProject<Projects.LogStream_Web>("web")
             .WithHttpEndpoint(port: settings.WebPort, name: "http", isProxied: false)
             .WithHttpHealthCheck("/health")
+            .WithEnvironment("LogStream__Chaos__Enabled", settings.Chaos ? "true" : "false")
             .WithExternalHttpEndpoints();
         for (var i = 0; i < nodes.Count; i++)
         {

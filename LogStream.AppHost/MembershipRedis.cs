@@ -75,7 +75,19 @@ public static class MembershipRedis
         _ => "an embedded Garnet server",
     };
 
-    private static bool ContainerEngineAnswers(out string reason)
+    private static (bool Answers, string Reason)? _engine;
+
+    /// <summary>Whether a Docker engine answers <c>docker info</c> (asked once per app host run).</summary>
+    internal static bool ContainerEngineAnswers(out string reason)
+    {
+        _engine ??= ProbeContainerEngine();
+        reason = _engine.Value.Reason;
+        return _engine.Value.Answers;
+    }
+
+    private static (bool, string) ProbeContainerEngine() => (ProbeContainerEngine(out var reason), reason);
+
+    private static bool ProbeContainerEngine(out string reason)
     {
         var docker = FindOnPath("docker");
         if (docker is null)

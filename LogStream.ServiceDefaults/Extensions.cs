@@ -25,6 +25,12 @@ public static class ServiceDefaultsExtensions
 
     public const string LiveTag = "live";
 
+    /// <summary>
+    /// Marks a request as machine polling (the dashboard's once-a-second snapshot): served as any other, but not traced,
+    /// like health probes and scrapes, so that it does not bury the interesting traces.
+    /// </summary>
+    public const string BackgroundPollHeader = "X-LogStream-Poll";
+
     /// <summary>Meters and activity sources of every LogStream component start with this prefix.</summary>
     public const string TelemetryPrefix = "LogStream";
 
@@ -61,7 +67,8 @@ public static class ServiceDefaultsExtensions
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(TelemetryPrefix + ".*")
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsProbeOrScrape(ctx.Request.Path))
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
+                    !IsProbeOrScrape(ctx.Request.Path) && !ctx.Request.Headers.ContainsKey(BackgroundPollHeader))
                 .AddHttpClientInstrumentation());
 
         // OTLP goes to the Aspire dashboard (or any collector) only when an endpoint is configured.

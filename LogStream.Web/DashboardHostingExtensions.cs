@@ -1,32 +1,41 @@
 using System.Text.Json;
 using LogStream.Web.Cluster;
+using LogStream.Web.Demo;
+using LogStream.Web.Diagnostics;
+using LogStream.Web.Snapshot;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LogStream.Web;
 
 public static class DashboardHostingExtensions
 {
+    /// <summary>Registers the dashboard: options (validated at start), node clients, the snapshot refresher, the demo.</summary>
     public static WebApplicationBuilder AddLogStreamDashboard(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ChaosOptions>().BindConfiguration(ChaosOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddRazorPages();
 
         // One try per node with a short timeout, then the next node: the default retrying handler
         // would hold the page on a dead node for many seconds.
 #pragma warning disable EXTEXP0001 // experimental, but the supported way to opt one client out of the defaults
-        services.AddHttpClient(ClusterClient.HttpClientName).RemoveAllResilienceHandlers();
+        services.AddTransient<BackgroundPoll>();
+        services.AddHttpClient(ClusterClient.HttpClientName).RemoveAllResilienceHandlers().AddHttpMessageHandler<BackgroundPoll>();
 #pragma warning restore EXTEXP0001
         services.AddSingleton<ClusterClient>();
+        services.AddSingleton<NodeClient>();
+        services.AddSingleton<RingCache>();
+        services.AddSingleton<DashboardMetrics>();
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<SnapshotRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<SnapshotRefresher>());
+        services.AddSingleton<DemoRunner>();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        services.AddProblemDetails();
         return builder;
-    }
-
-    public static WebApplication MapDashboardApi(this WebApplication app)
-    {
-        app.MapGet("/api/cluster", (ClusterClient client, CancellationToken ct) => client.GetClusterAsync(ct))
-            .WithSummary("The cluster as one reachable node sees it (what the page shows).");
-        return app;
     }
 }

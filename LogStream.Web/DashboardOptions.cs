@@ -16,6 +16,15 @@ public sealed class DashboardOptions : IValidatableObject
     /// <summary>How long one call to a node may take before the next seed is tried.</summary>
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a cluster query (the ERROR panel, the ERROR count) may take on one node.</summary>
+    public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a write of a demo batch may take.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one node's anti-entropy round (Repair now) may take.</summary>
+    public TimeSpan RepairTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Seeds.Length == 0)
@@ -27,5 +36,11 @@ public sealed class DashboardOptions : IValidatableObject
         }
         if (NodeTimeout <= TimeSpan.Zero)
             yield return new ValidationResult("LogStream:NodeTimeout must be positive.", [nameof(NodeTimeout)]);
+        if (QueryTimeout <= TimeSpan.Zero)
+            yield return new ValidationResult("LogStream:QueryTimeout must be positive.", [nameof(QueryTimeout)]);
+        if (WriteTimeout <= TimeSpan.Zero)
+            yield return new ValidationResult("LogStream:WriteTimeout must be positive.", [nameof(WriteTimeout)]);
+        if (RepairTimeout <= TimeSpan.Zero)
+            yield return new ValidationResult("LogStream:RepairTimeout must be positive.", [nameof(RepairTimeout)]);
     }
 }

@@ -1,4 +1,5 @@
 using LogStream.Web;
+using LogStream.Web.Api;
 
 var builder = WebApplication.CreateBuilder(args);
 

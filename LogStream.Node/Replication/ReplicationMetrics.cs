@@ -33,6 +33,9 @@ public sealed class ReplicationMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _recordsReceived = meter.CreateCounter<long>(InstrumentNames.ReplicaRecordsReceived, "{record}",
             "Records newly stored here on a peer's request, by kind (write, handoff).");
+        // Exported at 0 from the start: Prometheus' rate() and increase() do not count a series' first sample, so a
+        // counter that appeared with the first batch would hide that batch from the dashboard.
+        _ingested.Add(0);
     }
 
     /// <summary>0.5 ms … 10 s: quorum writes on one machine take about a millisecond.</summary>

@@ -23,7 +23,8 @@ public sealed partial class ClusterClient(
 
     private string[] _lastKnownAddresses = [];
 
-    public async Task<ClusterReport> GetClusterAsync(CancellationToken cancellationToken)
+    /// <summary>The cluster view of the first node that answers; <paramref name="tokens"/> adds every member's ring tokens.</summary>
+    public async Task<ClusterReport> GetClusterAsync(CancellationToken cancellationToken, bool tokens = false)
     {
         var errors = new List<string>();
         var http = httpClientFactory.CreateClient(HttpClientName);
@@ -33,7 +34,8 @@ public sealed partial class ClusterClient(
             timeout.CancelAfter(options.Value.NodeTimeout);
             try
             {
-                var cluster = await http.GetFromJsonAsync<ClusterInfo>(new Uri(new Uri(baseUrl), "/api/cluster?tokens=false"), Json, timeout.Token);
+                var cluster = await http.GetFromJsonAsync<ClusterInfo>(
+                    new Uri(new Uri(baseUrl), tokens ? "/api/cluster?tokens=true" : "/api/cluster?tokens=false"), Json, timeout.Token);
                 if (cluster is null)
                     throw new JsonException("empty answer");
                 _lastKnownAddresses = cluster.Members.Select(m => m.Address).ToArray();
@@ -50,7 +52,8 @@ public sealed partial class ClusterClient(
         return new ClusterReport(null, null, errors, timeProvider.GetUtcNow());
     }
 
-    private IEnumerable<string> Candidates() =>
+    /// <summary>Seeds first, then every member at its advertised address.</summary>
+    public IEnumerable<string> Candidates() =>
         options.Value.Seeds.Concat(_lastKnownAddresses).Distinct(StringComparer.OrdinalIgnoreCase);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Node {Url} did not answer: {Reason}")]

@@ -27,7 +27,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LogStream_AppHost>(
-            ["LogStream:BasePort=0", $"LogStream:DataRoot={_data.Path}"], timeout.Token);
+            ["LogStream:BasePort=0", $"LogStream:DataRoot={_data.Path}", "LogStream:Observability=off"], timeout.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             // Health checks fail while services are still starting: expected noise.

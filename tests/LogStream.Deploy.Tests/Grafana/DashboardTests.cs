@@ -22,6 +22,14 @@ public sealed partial class DashboardTests
     [InlineData("logstream_quorum_failures_total")]
     [InlineData("logstream_membership_members")]
     [InlineData("http_server_request_duration_seconds")]
+    [InlineData("logstream_write_duration_seconds")]
+    [InlineData("logstream_read_duration_seconds")]
+    [InlineData("logstream_storage_disk_bytes")]
+    [InlineData("logstream_storage_records")]
+    [InlineData("logstream_repair_comparisons_total")]
+    [InlineData("logstream_repair_mismatches_total")]
+    [InlineData("logstream_repair_bytes_total")]
+    [InlineData("logstream_repair_duration_seconds")]
     public void DashboardChartsTheNodeMetric(string metric) =>
         Assert.Contains(Expressions, e => Regex.IsMatch(e, $@"\b{metric}(_bucket|_count|_sum)?\{{"));
 

@@ -74,6 +74,7 @@ public sealed class ChartAlternativesTests
     {
         var chart = ChartScenarios.Render(ChartScenarios.ChaosOn);
         Assert.Equal("true", EnvValue(chart.NodeContainer, "LogStream__Chaos__Enabled"));
+        Assert.Equal("true", EnvValue(Container(chart.Single("Deployment", "logstream-web"), "web"), "LogStream__Chaos__Enabled"));
     }
 
     [SkippableFact]

@@ -202,8 +202,11 @@ public sealed class ChartDefaultsTests
     }
 
     [SkippableFact]
-    public void ChaosIsOffByDefault() =>
+    public void ChaosIsOffByDefault()
+    {
         Assert.Equal("false", EnvValue(Chart.NodeContainer, "LogStream__Chaos__Enabled"));
+        Assert.Equal("false", EnvValue(Container(Chart.Single("Deployment", "logstream-web"), "web"), "LogStream__Chaos__Enabled"));
+    }
 
     [SkippableFact]
     public void ClientServiceRoutesThePublicApiToReadyNodesOnly()

@@ -30,6 +30,8 @@ public sealed class NodeZoneRegistrationTests : IDisposable
             ["LogStream:DataDirectory"] = _data.FullName,
             // Nothing listens on port 1: membership stays unreachable (degraded), which this test does not need.
             ["ConnectionStrings:redis"] = "127.0.0.1:1",
+            // Required since the replication work; any 16+ characters do for a node that talks to no peer.
+            ["LogStream:Security:ClusterSecret"] = "zone-tests-cluster-secret",
             // Whatever this machine's environment says, these tests decide whether we are in a pod.
             ["KUBERNETES_SERVICE_HOST"] = "",
             ["KUBERNETES_SERVICE_PORT"] = "",
