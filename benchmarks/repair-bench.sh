@@ -25,7 +25,7 @@ benchmarks/cluster.sh start
 echo "load: $(uptime)"
 
 # The stored data is one to two hours old (settled buckets); the timed ingest later writes the current hour.
-$LG --nodes "$NODES" --records "$N" --batch 1000 --concurrency 8 --consistency ALL --queries 0 --quiet \
+$LG --nodes "$NODES" --records "$N" --batch 1000 --concurrency 8 --consistency ALL --retries 5 --queries 0 --quiet \
   --start-time "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)" --time-step "$(python3 -c "print(f'{int(3600e6 / $N)}us')")" \
   | grep -A1 "records acked  records sent"
 appended_bytes=$(metric "$N1" logstream_storage_appended_bytes_total "")

@@ -119,6 +119,21 @@ public sealed partial class MembershipAgent(
             return;
         }
 
+        // An earlier write of ours that timed out here may still have landed in Redis: then the stored row is ours
+        // (same incarnation and address) one version on. Adopt it and heartbeat again, rather than re-registering.
+        var stored = await store.ReadAsync(_selfId, cancellationToken);
+        if (stored is not null && stored.Incarnation == _own.Incarnation && stored.Address == _own.Address
+            && stored.InternalAddress == _own.InternalAddress && stored.Version > _own.Version)
+        {
+            Volatile.Write(ref _own, stored);
+            if (await store.TryWriteAsync(next, stored.Version, cancellationToken))
+            {
+                Volatile.Write(ref _own, next with { Version = stored.Version + 1 });
+                metrics.HeartbeatWritten();
+                return;
+            }
+        }
+
         // Someone else wrote our row (an operator, a restarted Redis that lost it, or a duplicate process
         // with our id). Register again with a higher incarnation, loudly.
         LogOwnRowConflict(_selfId, _own.Version);

@@ -191,6 +191,24 @@ public sealed class MembershipAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task AHeartbeatThatLandedAfterTimingOutIsAdoptedWithoutReRegistering()
+    {
+        var (agent, view) = NewAgent("node-0");
+        await agent.TickAsync(CancellationToken.None);
+        var store = _server.Store(Cluster);
+        var row = await store.ReadAsync("node-0", CancellationToken.None);
+        // Our own previous heartbeat, which timed out on our side but was applied by Redis.
+        await store.TryWriteAsync(row! with { HeartbeatAt = row.HeartbeatAt.AddSeconds(1) }, row.Version, CancellationToken.None);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await agent.TickAsync(CancellationToken.None);
+
+        var self = view.Snapshot.Find("node-0")!;
+        Assert.Equal(1, self.Incarnation);
+        Assert.Equal(_time.GetUtcNow(), self.LastHeartbeat);
+    }
+
+    [Fact]
     public async Task DownMembersKeepTheirTokensAndOnlyMembershipChangesRebuildTheRing()
     {
         var (a, view) = NewAgent("node-0");
