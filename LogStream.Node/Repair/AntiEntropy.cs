@@ -249,7 +249,8 @@ public sealed partial class AntiEntropy(
     private async Task<long> PullAsync(Member peer, BucketKey bucket, BucketId id, List<string> ids, Tally tally, CancellationToken cancellationToken)
     {
         long received = 0;
-        foreach (var chunk in ids.Chunk(_options.BatchRecords))
+        // Large requests: the peer reads its bucket once per request (a sealed bucket means decompressing it).
+        foreach (var chunk in ids.Chunk(_options.BatchRecords * 10))
         {
             await _pacer.AcquireAsync(chunk.Length, cancellationToken);
             var request = new FetchRecordsRequest { Bucket = id };
@@ -269,20 +270,22 @@ public sealed partial class AntiEntropy(
 
     private async Task<long> PushAsync(Member peer, BucketKey bucket, List<string> ids, Tally tally, CancellationToken cancellationToken)
     {
+        if (ids.Count == 0)
+            return 0;
+        // One pass over the bucket for every missing id (a sealed bucket is decompressed once, not once per chunk).
+        var encoded = new List<ByteString>(ids.Count);
+        await foreach (var record in store.ReadRecordsAsync(bucket, ids, cancellationToken))
+            encoded.Add(LocalReplica.Encode(record));
+
         long sent = 0;
-        foreach (var chunk in ids.Chunk(_options.BatchRecords))
+        foreach (var chunk in encoded.Chunk(_options.BatchRecords))
         {
             await _pacer.AcquireAsync(chunk.Length, cancellationToken);
-            var encoded = new List<ByteString>(chunk.Length);
-            await foreach (var record in store.ReadRecordsAsync(bucket, chunk, cancellationToken))
-                encoded.Add(LocalReplica.Encode(record));
-            if (encoded.Count == 0)
-                continue;
-            await client.ReplicateAsync(peer, encoded, handoff: true, cancellationToken);
-            var bytes = encoded.Sum(e => (long)e.Length);
+            await client.ReplicateAsync(peer, chunk, handoff: true, cancellationToken);
+            var bytes = chunk.Sum(e => (long)e.Length);
             Interlocked.Add(ref tally.RecordBytes, bytes);
             metrics.Bytes("records", bytes);
-            sent += encoded.Count;
+            sent += chunk.Length;
         }
         Interlocked.Add(ref tally.Sent, sent);
         return sent;
