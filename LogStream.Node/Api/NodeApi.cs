@@ -72,8 +72,7 @@ public static class NodeApi
     {
         var round = await antiEntropy.RunRoundAsync(deferBusyBuckets: deferBusy == true, cancellationToken);
         return new RepairResponse(
-            round.Peers.Select(p => new PeerRepairResponse(p.Peer, p.BucketsCompared, p.BucketsDiffering, p.BucketsDeferred, p.RecordsSent, p.RecordsReceived,
-                p.RecordBytes, p.TreeBytes, p.RepairsCompleted, p.StillDiffering, p.Conflicts, p.Error)).ToList(),
+            round.Peers,
             round.BucketsCompared,
             round.BucketsDiffering,
             round.BucketsDeferred,
@@ -115,7 +114,7 @@ public sealed record NodeStats(
 public sealed record BucketResponse(string Partition, string Bucket, long Records, string Root, bool Sealed);
 
 public sealed record RepairResponse(
-    IReadOnlyList<PeerRepairResponse> Peers,
+    IReadOnlyList<PeerRepair> Peers,
     int BucketsCompared,
     int BucketsDiffering,
     int BucketsDeferred,
@@ -124,18 +123,5 @@ public sealed record RepairResponse(
     int RepairsCompleted,
     double DurationMs);
 
-public sealed record PeerRepairResponse(
-    string Peer,
-    int BucketsCompared,
-    int BucketsDiffering,
-    int BucketsDeferred,
-    long RecordsSent,
-    long RecordsReceived,
-    long RecordBytes,
-    long TreeBytes,
-    int RepairsCompleted,
-    int StillDiffering,
-    int Conflicts,
-    string? Error);
 
 public sealed record ChaosResponse(long Removed, int Buckets, long RecordsBefore);

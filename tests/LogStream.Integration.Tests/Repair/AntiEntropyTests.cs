@@ -6,34 +6,14 @@ using Xunit.Abstractions;
 namespace LogStream.Integration.Tests.Repair;
 
 /// <summary>A cluster whose background anti-entropy is off, so each test decides when a round runs; chaos on.</summary>
-public sealed class ManualRepairClusterFixture : IAsyncLifetime
+public sealed class ManualRepairClusterFixture : NodeClusterFixture
 {
-    private NodeCluster? _cluster;
-
-    public NodeCluster Require()
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
     {
-        RequiredTool.Require("redis-server", "apt-get install redis-server");
-        return _cluster ?? throw new InvalidOperationException("cluster not started");
-    }
-
-    public async Task InitializeAsync()
-    {
-        if (RequiredTool.Find("redis-server") is not null)
-        {
-            _cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string>
-            {
-                ["LogStream:Repair:Enabled"] = "false",
-                ["LogStream:Chaos:Enabled"] = "true",
-                ["LogStream:Hints:Enabled"] = "false",
-            });
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_cluster is not null)
-            await _cluster.DisposeAsync();
-    }
+        ["LogStream:Repair:Enabled"] = "false",
+        ["LogStream:Chaos:Enabled"] = "true",
+        ["LogStream:Hints:Enabled"] = "false",
+    };
 }
 
 /// <summary>Anti-entropy between real node processes: Merkle roots, row-level repair, verified counts.</summary>

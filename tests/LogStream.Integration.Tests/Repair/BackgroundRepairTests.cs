@@ -3,33 +3,13 @@ using LogStream.Testing;
 namespace LogStream.Integration.Tests.Repair;
 
 /// <summary>A cluster without hints and with a one-second anti-entropy interval: the background service alone must heal.</summary>
-public sealed class BackgroundRepairClusterFixture : IAsyncLifetime
+public sealed class BackgroundRepairClusterFixture : NodeClusterFixture
 {
-    private NodeCluster? _cluster;
-
-    public NodeCluster Require()
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
     {
-        RequiredTool.Require("redis-server", "apt-get install redis-server");
-        return _cluster ?? throw new InvalidOperationException("cluster not started");
-    }
-
-    public async Task InitializeAsync()
-    {
-        if (RequiredTool.Find("redis-server") is not null)
-        {
-            _cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string>
-            {
-                ["LogStream:Hints:Enabled"] = "false",
-                ["LogStream:Repair:Interval"] = "00:00:01",
-            });
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_cluster is not null)
-            await _cluster.DisposeAsync();
-    }
+        ["LogStream:Hints:Enabled"] = "false",
+        ["LogStream:Repair:Interval"] = "00:00:01",
+    };
 }
 
 public sealed class BackgroundRepairTests(BackgroundRepairClusterFixture fixture) : IClassFixture<BackgroundRepairClusterFixture>

@@ -8,31 +8,13 @@ namespace LogStream.Integration.Tests.Replication;
 /// A cluster whose nodes store no hints and run no background anti-entropy, so a node that was down really misses
 /// the writes it did not see, and only a read can give them back.
 /// </summary>
-public sealed class NoHintsClusterFixture : IAsyncLifetime
+public sealed class NoHintsClusterFixture : NodeClusterFixture
 {
-    private NodeCluster? _cluster;
-
-    public NodeCluster Require()
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
     {
-        RequiredTool.Require("redis-server", "apt-get install redis-server");
-        return _cluster ?? throw new InvalidOperationException("cluster not started");
-    }
-
-    public async Task InitializeAsync()
-    {
-        if (RequiredTool.Find("redis-server") is not null)
-            _cluster = await NodeCluster.StartAsync(settings: new Dictionary<string, string>
-            {
-                ["LogStream:Hints:Enabled"] = "false",
-                ["LogStream:Repair:Enabled"] = "false",
-            });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_cluster is not null)
-            await _cluster.DisposeAsync();
-    }
+        ["LogStream:Hints:Enabled"] = "false",
+        ["LogStream:Repair:Enabled"] = "false",
+    };
 }
 
 public sealed class ReadRepairTests(NoHintsClusterFixture fixture) : IClassFixture<NoHintsClusterFixture>

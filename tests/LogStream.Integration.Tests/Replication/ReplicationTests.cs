@@ -10,31 +10,7 @@ using Xunit.Abstractions;
 namespace LogStream.Integration.Tests.Replication;
 
 /// <summary>One three-node cluster (real processes, real Redis) shared by the replication tests of this class.</summary>
-public sealed class ReplicationClusterFixture : IAsyncLifetime
-{
-    private NodeCluster? _cluster;
-
-    public NodeCluster Cluster => _cluster ?? throw new InvalidOperationException("cluster not started");
-
-    public async Task InitializeAsync()
-    {
-        if (RequiredTool.Find("redis-server") is null)
-            return;
-        _cluster = await NodeCluster.StartAsync();
-    }
-
-    public NodeCluster Require()
-    {
-        RequiredTool.Require("redis-server", "apt-get install redis-server");
-        return Cluster;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_cluster is not null)
-            await _cluster.DisposeAsync();
-    }
-}
+public sealed class ReplicationClusterFixture : NodeClusterFixture;
 
 /// <summary>Quorum writes, hinted handoff, cross-partition queries, idempotency, validation and internal-call security.</summary>
 public sealed class ReplicationTests(ReplicationClusterFixture fixture, ITestOutputHelper output) : IClassFixture<ReplicationClusterFixture>

@@ -1,3 +1,4 @@
+using LogStream.Testing;
 using Microsoft.Extensions.Configuration;
 using LogStream.Node.Membership;
 using LogStream.Node.Ring;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace LogStream.Node.Tests;
+namespace LogStream.Testing;
 
 /// <summary>An <see cref="IMeterFactory"/> for unit tests: meters live as long as the factory.</summary>
 public sealed class TestMeterFactory : IMeterFactory
