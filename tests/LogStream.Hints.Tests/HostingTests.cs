@@ -72,7 +72,7 @@ public sealed class HostingTests
     }
 
     [Fact]
-    public void TheNodeRegistersHintedHandoffAndResolvesItWithoutADelivery()
+    public void TheNodeRegistersHintedHandoffWithTheReplicaClientAsItsDelivery()
     {
         using var directory = new TempDirectory();
         var builder = WebApplication.CreateBuilder();
@@ -81,11 +81,13 @@ public sealed class HostingTests
             ["LogStream:NodeId"] = "node-0",
             ["LogStream:DataDirectory"] = directory.Path,
             ["ConnectionStrings:redis"] = "127.0.0.1:1",
+            ["LogStream:Security:ClusterSecret"] = "hosting-test-cluster-secret",
         });
         builder.AddLogStreamNode();
         using var app = builder.Build();
 
         var log = Assert.IsType<HintLog>(app.Services.GetRequiredService<IHintStore>());
+        Assert.IsType<LogStream.Node.Replication.ReplicaClient>(app.Services.GetRequiredService<IHintDelivery>());
         Assert.Equal(Path.Combine(directory.Path, HintedHandoffExtensions.HintsFolder), log.Directory);
         Assert.Contains(app.Services.GetServices<IHostedService>(), s => s is HintedHandoffService);
         Assert.Same(app.Services.GetRequiredService<MembershipView>(), app.Services.GetServices<MembershipView>().Single());
