@@ -4,6 +4,7 @@ using LogStream.Web.Demo;
 using LogStream.Web.Diagnostics;
 using LogStream.Web.Snapshot;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace LogStream.Web;
 
@@ -24,7 +25,13 @@ public static class DashboardHostingExtensions
         // would hold the page on a dead node for many seconds.
 #pragma warning disable EXTEXP0001 // experimental, but the supported way to opt one client out of the defaults
         services.AddTransient<BackgroundPoll>();
-        services.AddHttpClient(ClusterClient.HttpClientName).RemoveAllResilienceHandlers().AddHttpMessageHandler<BackgroundPoll>();
+        services.AddHttpClient(ClusterClient.HttpClientName, (sp, http) =>
+            {
+                // Nodes that require an API key get the dashboard's.
+                if (sp.GetRequiredService<IOptions<DashboardOptions>>().Value.ApiKey is { Length: > 0 } key)
+                    http.DefaultRequestHeaders.Add("X-Api-Key", key);
+            })
+            .RemoveAllResilienceHandlers().AddHttpMessageHandler<BackgroundPoll>();
 #pragma warning restore EXTEXP0001
         services.AddSingleton<ClusterClient>();
         services.AddSingleton<NodeClient>();

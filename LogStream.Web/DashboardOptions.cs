@@ -13,6 +13,9 @@ public sealed class DashboardOptions : IValidatableObject
     /// </summary>
     public string[] Seeds { get; set; } = [];
 
+    /// <summary>The API key the dashboard sends to the nodes when they require one (<c>LogStream:ApiKey</c>).</summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>How long one call to a node may take before the next seed is tried.</summary>
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

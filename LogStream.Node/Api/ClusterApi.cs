@@ -11,7 +11,7 @@ public static class ClusterApi
 {
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/cluster", GetCluster)
+        endpoints.MapGet("/cluster", GetCluster)
             .WithName("GetCluster")
             .WithSummary("Members, their states, the token ring and the partitions this node holds, as this node sees them.");
         return endpoints;

@@ -2,12 +2,13 @@ namespace LogStream.Node.Api;
 
 public static class LogStreamApi
 {
-    /// <summary>Maps every public route of the node.</summary>
+    /// <summary>Maps every public route of the node under <c>/api</c>, behind the API keys when some are configured.</summary>
     public static IEndpointRouteBuilder MapLogStreamApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapClusterApi();
-        endpoints.MapLogsApi();
-        endpoints.MapNodeApi();
+        var api = endpoints.MapGroup("/api").AddEndpointFilter<ApiKeyFilter>();
+        api.MapClusterApi();
+        api.MapLogsApi();
+        api.MapNodeApi();
         return endpoints;
     }
 }

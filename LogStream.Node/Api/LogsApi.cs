@@ -16,7 +16,7 @@ public static class LogsApi
 
     public static IEndpointRouteBuilder MapLogsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/api/logs");
+        var group = endpoints.MapGroup("/logs");
         group.MapPost("", WriteLogs)
             .WithName("WriteLogs")
             .WithSummary("Writes a batch of records (JSON array or NDJSON) at ONE, QUORUM (default) or ALL.");

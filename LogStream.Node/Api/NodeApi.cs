@@ -17,13 +17,13 @@ public static class NodeApi
 {
     public static IEndpointRouteBuilder MapNodeApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/node", GetNode)
+        endpoints.MapGet("/node", GetNode)
             .WithName("GetNode")
             .WithSummary("This node's figures and its local (partition, bucket)s with record counts and Merkle roots.");
-        endpoints.MapPost("/api/repair", RunRepair)
+        endpoints.MapPost("/repair", RunRepair)
             .WithName("RunRepair")
             .WithSummary("Runs one anti-entropy round now and returns what it found and fixed.");
-        endpoints.MapPost("/api/chaos/lose", Lose)
+        endpoints.MapPost("/chaos/lose", Lose)
             .WithName("ChaosLose")
             .WithSummary("Chaos: this node really deletes a random fraction of its local records. 404 unless LogStream:Chaos:Enabled.");
         return endpoints;

@@ -87,6 +87,7 @@ public sealed class ChartAlternativesTests
         AssertSecretRef(node, "LogStream__Security__ApiKeys__0", "ops-logstream", "primary");
         AssertSecretRef(node, "LogStream__Security__ApiKeys__1", "ops-logstream", "secondary");
         Assert.False(HasEnv(node, "LogStream__Security__ApiKeys__2"));
+        AssertSecretRef(Container(chart.Single("Deployment", "logstream-web"), "web"), "LogStream__ApiKey", "ops-logstream", "primary");
     }
 
     [SkippableFact]
@@ -102,6 +103,8 @@ public sealed class ChartAlternativesTests
         var node = chart.NodeContainer;
         AssertSecretRef(node, "LogStream__Security__ApiKeys__0", "logstream-security", "api-key-0");
         AssertSecretRef(node, "LogStream__Security__ApiKeys__1", "logstream-security", "api-key-1");
+        // The dashboard calls the nodes' API, so it carries the first key.
+        AssertSecretRef(Container(chart.Single("Deployment", "logstream-web"), "web"), "LogStream__ApiKey", "logstream-security", "api-key-0");
         foreach (var other in chart.Objects.Where(o => o.Str("kind") != "Secret").Select(o => o.ToJsonString()))
         {
             Assert.DoesNotContain("key-one-0123456789abcdef", other);

@@ -206,6 +206,7 @@ public sealed class ChartDefaultsTests
     {
         Assert.Equal("false", EnvValue(Chart.NodeContainer, "LogStream__Chaos__Enabled"));
         Assert.Equal("false", EnvValue(Container(Chart.Single("Deployment", "logstream-web"), "web"), "LogStream__Chaos__Enabled"));
+        Assert.False(HasEnv(Container(Chart.Single("Deployment", "logstream-web"), "web"), "LogStream__ApiKey"), "no API keys, no key for the dashboard");
     }
 
     [SkippableFact]

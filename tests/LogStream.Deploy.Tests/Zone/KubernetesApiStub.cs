@@ -32,6 +32,8 @@ internal sealed class KubernetesApiStub : IAsyncDisposable
     public static async Task<KubernetesApiStub> StartAsync(TestCertificates certificates, string token)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        // The node's appsettings.json sits in this output folder too: its Kestrel endpoints are not the stub's.
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificates.Server)));
         var app = builder.Build();

@@ -21,6 +21,15 @@ public sealed class NodeZoneRegistrationTests : IDisposable
 
     public void Dispose() => _data.Delete(recursive: true);
 
+    private readonly int _publicPort = FreeTcpPort();
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private WebApplicationBuilder NodeBuilder(IDictionary<string, string?> settings, FakeLogCollector? logs = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
@@ -35,7 +44,9 @@ public sealed class NodeZoneRegistrationTests : IDisposable
             // Whatever this machine's environment says, these tests decide whether we are in a pod.
             ["KUBERNETES_SERVICE_HOST"] = "",
             ["KUBERNETES_SERVICE_PORT"] = "",
-            ["urls"] = "http://127.0.0.1:0",
+            // Free ports, not the 5100/5300 of appsettings.json: another cluster may run on this machine.
+            ["Kestrel:Endpoints:Public:Url"] = $"http://127.0.0.1:{_publicPort}",
+            ["Kestrel:Endpoints:Internal:Url"] = "http://127.0.0.1:0",
         });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
@@ -119,7 +130,7 @@ public sealed class NodeZoneRegistrationTests : IDisposable
             Assert.Contains("The node starts with no zone", refused.Message);
 
             // And the node is up: liveness and readiness answer 200 (readiness is degraded: no Redis here).
-            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(10) };
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_publicPort}"), Timeout = TimeSpan.FromSeconds(10) };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/alive")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
         }

@@ -133,6 +133,45 @@ public sealed class NodeLifecycleTests(RedisFixture redis, ITestOutputHelper out
             TimeSpan.FromSeconds(10), "both nodes to re-register in the empty Redis and see each other up");
     }
 
+    [SkippableFact]
+    public async Task WithApiKeysConfiguredThePublicApiNeedsOneAndProbesStayOpen()
+    {
+        var server = redis.Require();
+        var node = await NodeProcess.StartAsync(new NodeSpec("node-0", _data.Sub("keys"), server.ConnectionString)
+        {
+            Settings = new Dictionary<string, string>
+            {
+                ["LogStream:ClusterName"] = _cluster,
+                ["LogStream:Security:ApiKeys:0"] = "first-api-key-0123456789",
+                ["LogStream:Security:ApiKeys:1"] = "second-api-key-0123456789",
+            },
+        });
+        _nodes.Add(node);
+
+        using (var refused = await node.Http.GetAsync("/api/cluster"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        }
+        using (var wrong = new HttpRequestMessage(HttpMethod.Get, "/api/logs"))
+        {
+            wrong.Headers.Add("X-Api-Key", "not-a-configured-key-000");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await node.Http.SendAsync(wrong)).StatusCode);
+        }
+        using (var withHeader = new HttpRequestMessage(HttpMethod.Get, "/api/cluster"))
+        {
+            withHeader.Headers.Add("X-Api-Key", "second-api-key-0123456789");
+            Assert.Equal(HttpStatusCode.OK, (await node.Http.SendAsync(withHeader)).StatusCode);
+        }
+        using (var withBearer = new HttpRequestMessage(HttpMethod.Get, "/api/node"))
+        {
+            withBearer.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "first-api-key-0123456789");
+            Assert.Equal(HttpStatusCode.OK, (await node.Http.SendAsync(withBearer)).StatusCode);
+        }
+        foreach (var open in new[] { "/alive", "/health", "/metrics" })
+            Assert.Equal(HttpStatusCode.OK, (await node.Http.GetAsync(open)).StatusCode);
+    }
+
     [Fact]
     public async Task ANodeWithoutANodeIdStopsAtStartNamingTheKey()
     {

@@ -164,3 +164,19 @@ Pass (dict "root" $ "secret" NAME "key" KEY "value" GIVEN).
       key: {{ $key }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Keys, inside the security Secret, of the public API keys, in order, as a JSON list (use with fromJsonArray):
+existingSecretKeys.apiKeys with an existing Secret, else api-key-0..n for the given security.apiKeys.
+*/}}
+{{- define "logstream.apiKeyNames" -}}
+{{- if .Values.security.existingSecret -}}
+{{- .Values.security.existingSecretKeys.apiKeys | toJson -}}
+{{- else -}}
+{{- $names := list -}}
+{{- range $i, $_ := .Values.security.apiKeys -}}
+{{- $names = append $names (printf "api-key-%d" $i) -}}
+{{- end -}}
+{{- $names | toJson -}}
+{{- end -}}
+{{- end -}}
