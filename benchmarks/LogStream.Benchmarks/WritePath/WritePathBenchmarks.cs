@@ -1,5 +1,7 @@
+using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using Google.Protobuf;
+using Grpc.Core;
 using LogStream.LoadGen.Generation;
 using LogStream.LoadGen.Options;
 using LogStream.Node.Api;
@@ -13,7 +15,9 @@ namespace LogStream.Benchmarks.WritePath;
 /// <summary>
 /// The CPU pieces of one <c>POST /api/logs</c> batch of 1000 load-generator records (~250 bytes of JSON each), without
 /// the network and the disk: parsing and validating the body, encoding for the replicas, the replica request on the
-/// wire (serialize at the coordinator, parse and decode at the replica).
+/// wire (serialize at the coordinator, parse and decode at the replica). The first four are the path as it was (records
+/// as <see cref="LogRecord"/> objects, one <c>ByteString</c> each on the wire); the <c>Encoded</c> ones are the path as
+/// it is now (<see cref="EncodedBatch"/> from the body to the replica's append).
 /// </summary>
 [MemoryDiagnoser]
 [ShortRunJob]
@@ -25,6 +29,8 @@ public class WritePathBenchmarks
     private IReadOnlyList<LogRecord> _records = [];
     private List<ByteString> _encoded = [];
     private byte[] _request = [];
+    private EncodedBatch _batch = null!;
+    private readonly ArrayBufferWriter<byte> _writer = new(512 * 1024);
 
     [Params(1000)]
     public int BatchSize { get; set; }
@@ -44,6 +50,7 @@ public class WritePathBenchmarks
         var request = new ReplicateRequest { Sender = "node-0" };
         request.Records.AddRange(_encoded);
         _request = request.ToByteArray();
+        _batch = _parser.ParseEncoded(_body, ndjson: false).Batch!;
         Console.WriteLine($"// body {_body.Length} bytes, {BatchSize} records; replicate request {_request.Length} bytes");
     }
 
@@ -73,4 +80,49 @@ public class WritePathBenchmarks
     /// <summary>Replica: the request parsed and its records decoded (what a replica does before appending).</summary>
     [Benchmark]
     public int ReceiveRequest() => LocalReplica.Decode(ReplicateRequest.Parser.ParseFrom(_request).Records).Count;
+
+    /// <summary>Coordinator, now: JSON body to a validated, encoded batch.</summary>
+    [Benchmark]
+    public int ParseEncoded()
+    {
+        using var batch = _parser.ParseEncoded(_body, ndjson: false).Batch!;
+        return batch.Count;
+    }
+
+    /// <summary>Coordinator, now: the replicate request of one peer written from the batch.</summary>
+    [Benchmark]
+    public int SerializeEncoded()
+    {
+        _writer.ResetWrittenCount();
+        EncodedReplicateRequest.Serialize(new EncodedReplicateRequest(_batch, null, "node-0", false), new Serialization(_writer));
+        return _writer.WrittenCount;
+    }
+
+    /// <summary>Replica, now: the request read into a batch, every record checked, ready to append.</summary>
+    [Benchmark]
+    public int ReceiveEncoded()
+    {
+        using var batch = EncodedReplicateRequest.Deserialize(new Deserialization(_request)).Batch;
+        return batch.Count;
+    }
+
+    private sealed class Serialization(ArrayBufferWriter<byte> writer) : SerializationContext
+    {
+        public override void SetPayloadLength(int payloadLength)
+        {
+        }
+
+        public override IBufferWriter<byte> GetBufferWriter() => writer;
+
+        public override void Complete()
+        {
+        }
+    }
+
+    private sealed class Deserialization(byte[] bytes) : DeserializationContext
+    {
+        public override int PayloadLength => bytes.Length;
+
+        public override ReadOnlySequence<byte> PayloadAsReadOnlySequence() => new(bytes);
+    }
 }
