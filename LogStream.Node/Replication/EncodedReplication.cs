@@ -16,9 +16,14 @@ namespace LogStream.Node.Replication
     {
         /// <param name="indexes">The records of <paramref name="batch"/> to send (all when null).</param>
         public EncodedReplicateRequest(EncodedBatch batch, IReadOnlyList<int>? indexes, string sender, bool handoff)
+            : this([new Part(batch, indexes)], sender, handoff)
         {
-            Batch = batch;
-            Indexes = indexes;
+        }
+
+        /// <summary>Records of several batches in one request (sends to one peer that waited for each other).</summary>
+        public EncodedReplicateRequest(IReadOnlyList<Part> parts, string sender, bool handoff)
+        {
+            Parts = parts;
             Sender = sender;
             Handoff = handoff;
         }
@@ -29,9 +34,18 @@ namespace LogStream.Node.Replication
             InvalidRecord = invalidRecord;
         }
 
-        public EncodedBatch Batch { get; }
+        /// <summary>Records of one batch: all, or those <see cref="Indexes"/> names, in its order.</summary>
+        public readonly record struct Part(EncodedBatch Batch, IReadOnlyList<int>? Indexes)
+        {
+            public int Count => Indexes?.Count ?? Batch.Count;
 
-        public IReadOnlyList<int>? Indexes { get; }
+            public int IndexAt(int k) => Indexes?[k] ?? k;
+        }
+
+        public IReadOnlyList<Part> Parts { get; }
+
+        /// <summary>The batch of a request with one part (what a replica receives).</summary>
+        public EncodedBatch Batch => Parts[0].Batch;
 
         public string Sender { get; }
 
@@ -40,20 +54,21 @@ namespace LogStream.Node.Replication
         /// <summary>Received: the position of the first record that does not decode (then the batch is incomplete), or -1.</summary>
         public int InvalidRecord { get; } = -1;
 
-        public int Count => Indexes?.Count ?? Batch.Count;
+        public int Count => Parts.Sum(p => p.Count);
 
         private const uint RecordsTag = (1 << 3) | 2, SenderTag = (2 << 3) | 2, HandoffTag = (3 << 3) | 0;
 
         /// <summary>Writes the request as the generated code would, field by field, records first.</summary>
         internal static void Serialize(EncodedReplicateRequest request, SerializationContext context)
         {
-            var batch = request.Batch;
-            var count = request.Count;
             long size = 0;
-            for (var k = 0; k < count; k++)
+            foreach (var part in request.Parts)
             {
-                var length = batch.FrameAt(request.Indexes?[k] ?? k).PayloadLength;
-                size += 1 + VarintSize((uint)length) + length;
+                for (var k = 0; k < part.Count; k++)
+                {
+                    var length = part.Batch.FrameAt(part.IndexAt(k)).PayloadLength;
+                    size += 1 + VarintSize((uint)length) + length;
+                }
             }
             var senderBytes = Encoding.UTF8.GetByteCount(request.Sender);
             if (senderBytes > 0)
@@ -63,14 +78,17 @@ namespace LogStream.Node.Replication
             context.SetPayloadLength(checked((int)size));
 
             var writer = context.GetBufferWriter();
-            for (var k = 0; k < count; k++)
+            foreach (var part in request.Parts)
             {
-                var payload = batch.PayloadAt(request.Indexes?[k] ?? k);
-                var span = writer.GetSpan(1 + 5 + payload.Length);
-                span[0] = (byte)RecordsTag;
-                var at = 1 + WriteVarint(span[1..], (uint)payload.Length);
-                payload.CopyTo(span[at..]);
-                writer.Advance(at + payload.Length);
+                for (var k = 0; k < part.Count; k++)
+                {
+                    var payload = part.Batch.PayloadAt(part.IndexAt(k));
+                    var span = writer.GetSpan(1 + 5 + payload.Length);
+                    span[0] = (byte)RecordsTag;
+                    var at = 1 + WriteVarint(span[1..], (uint)payload.Length);
+                    payload.CopyTo(span[at..]);
+                    writer.Advance(at + payload.Length);
+                }
             }
             if (senderBytes > 0)
             {

@@ -78,10 +78,19 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A coordinator's write to a peer: records of an encoded batch, sent as one replicate call or, when calls to that
+    /// peer are already running, together with other writes waiting for it (<see cref="ReplicaWriteQueue"/>).
+    /// </summary>
+    public Task WriteAsync(Member target, EncodedBatch batch, IReadOnlyList<int> indexes) =>
+        PeerFor(target).Writes.SendAsync(batch, indexes);
+
     /// <summary>Replicates records of an encoded batch: the same call as above, without a <c>ByteString</c> per record.</summary>
-    public async Task<ReplicateReply> ReplicateAsync(Member target, EncodedReplicateRequest request, CancellationToken cancellationToken)
+    public Task<ReplicateReply> ReplicateAsync(Member target, EncodedReplicateRequest request, CancellationToken cancellationToken) =>
+        ReplicateAsync(PeerFor(target), target.Id, request, cancellationToken);
+
+    private async Task<ReplicateReply> ReplicateAsync(Peer peer, string targetId, EncodedReplicateRequest request, CancellationToken cancellationToken)
     {
-        var peer = PeerFor(target);
         var started = _timeProvider.GetTimestamp();
         try
         {
@@ -89,12 +98,12 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
                 async (state, token) => await state.Invoker.AsyncUnaryCall(Grpc.Replica.EncodedReplicateMethod, null, state.Headers.WithCancellationToken(token), state.Request),
                 (peer.Invoker, Request: request, Headers: new CallOptions(_secret.Headers)),
                 cancellationToken);
-            _metrics.ReplicaCall("replicate", target.Id, "ok", _timeProvider.GetElapsedTime(started));
+            _metrics.ReplicaCall("replicate", targetId, "ok", _timeProvider.GetElapsedTime(started));
             return reply;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _metrics.ReplicaCall("replicate", target.Id, Outcome(ex), _timeProvider.GetElapsedTime(started));
+            _metrics.ReplicaCall("replicate", targetId, Outcome(ex), _timeProvider.GetElapsedTime(started));
             throw;
         }
     }
@@ -228,7 +237,11 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
             .AddCircuitBreaker(BreakerOptions(id, "read", new CircuitBreakerStateProvider()))
             .AddTimeout(_options.ReadAttemptTimeout)
             .Build();
-        return new Peer(address, channel, channel.CreateCallInvoker(), new Grpc.Replica.ReplicaClient(channel), write, read, writeBreaker);
+        Peer? peer = null;
+        var writes = new ReplicaWriteQueue(request => ReplicateAsync(peer!, id, request, CancellationToken.None), _selfId,
+            _options.MaxWriteCallsPerPeer, _options.MaxRecordsPerWriteCall);
+        peer = new Peer(address, channel, channel.CreateCallInvoker(), new Grpc.Replica.ReplicaClient(channel), write, read, writeBreaker, writes);
+        return peer;
     }
 
     private CircuitBreakerStrategyOptions BreakerOptions(string peer, string operation, CircuitBreakerStateProvider state) => new()
@@ -271,7 +284,8 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         Grpc.Replica.ReplicaClient Client,
         ResiliencePipeline Write,
         ResiliencePipeline Read,
-        CircuitBreakerStateProvider WriteBreaker);
+        CircuitBreakerStateProvider WriteBreaker,
+        ReplicaWriteQueue Writes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Retrying call to {Peer} (attempt {Attempt}): {Reason}")]
     private partial void LogRetry(string peer, int attempt, string? reason);

@@ -176,7 +176,7 @@ public sealed partial class WriteCoordinator(
 
         try
         {
-            await client.ReplicateAsync(member!, new EncodedReplicateRequest(batch, indexes, local.NodeId, handoff: false), CancellationToken.None);
+            await client.WriteAsync(member!, batch, indexes);
             return new NodeOutcome(nodeId, true, null, false);
         }
         catch (Exception ex) when (ex is RpcException or TimeoutRejectedException or BrokenCircuitException or IsolatedCircuitException or HttpRequestException)
