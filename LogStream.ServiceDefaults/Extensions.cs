@@ -56,25 +56,28 @@ public static class ServiceDefaultsExtensions
             logging.IncludeScopes = true;
         });
 
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(TelemetryPrefix + ".*")
                 // No response cache: a scrape always sees the current values (tests read right after acting).
-                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddSource(TelemetryPrefix + ".*")
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
-                    !IsProbeOrScrape(ctx.Request.Path) && !ctx.Request.Headers.ContainsKey(BackgroundPollHeader))
-                .AddHttpClientInstrumentation());
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
-        // OTLP goes to the Aspire dashboard (or any collector) only when an endpoint is configured.
+        // OTLP goes to the Aspire dashboard (or any collector) only when an endpoint is configured. Traces have no
+        // other exporter, so without one they are not collected at all: an activity per request and per internal
+        // call that nobody reads cost the nodes ~10% of their CPU at one record per request (docs/performance.md).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddSource(TelemetryPrefix + ".*")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
+                        !IsProbeOrScrape(ctx.Request.Path) && !ctx.Request.Headers.ContainsKey(BackgroundPollHeader))
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
         }
 
         return builder;

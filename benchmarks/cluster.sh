@@ -4,23 +4,28 @@
 #   benchmarks/cluster.sh stop
 # Nodes run as `dotnet LogStream.Node.dll`, exactly as in Kubernetes. Environment:
 #   LOGSTREAM_BENCH_PORT (5100: node-i public port base; replication +200, redis +280), LOGSTREAM_BENCH_DATA,
-#   LOGSTREAM_BENCH_NODES (3), LOGSTREAM_BENCH_ARGS (extra node arguments, e.g. --LogStream:Repair:Enabled=false).
+#   LOGSTREAM_BENCH_NODES (3), LOGSTREAM_BENCH_ARGS (extra node arguments, e.g. --LogStream:Repair:Enabled=false),
+#   LOGSTREAM_BENCH_BIN (run the node from this folder instead of building the worktree: A/B runs of two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${LOGSTREAM_BENCH_DATA:-/tmp/logstream-bench}"
 NODES="${LOGSTREAM_BENCH_NODES:-3}"
 BASE="${LOGSTREAM_BENCH_PORT:-5100}"
 EXTRA="${LOGSTREAM_BENCH_ARGS:-}"
+BIN="${LOGSTREAM_BENCH_BIN:-}"
 SECRET="bench-cluster-secret-0123456789"
 
 case "${1:-start}" in
   start)
     if ls "$DATA"/node-*.pid >/dev/null 2>&1; then "$0" stop; fi
-    dotnet build -c Release LogStream.Node -v q -nologo >/dev/null
+    if [ -z "$BIN" ]; then
+      dotnet build -c Release LogStream.Node -v q -nologo >/dev/null
+      BIN=LogStream.Node/bin/Release/net10.0
+    fi
     rm -rf "$DATA" && mkdir -p "$DATA"
     redis-server --port $((BASE + 280)) --bind 127.0.0.1 --save "" --appendonly no --dir "$DATA" --daemonize yes --pidfile "$DATA/redis.pid" >/dev/null
     for i in $(seq 0 $((NODES - 1))); do
-      DOTNET_gcServer=1 nohup dotnet LogStream.Node/bin/Release/net10.0/LogStream.Node.dll \
+      DOTNET_gcServer=1 nohup dotnet "$BIN/LogStream.Node.dll" \
         --LogStream:NodeId=node-$i --LogStream:DataDirectory="$DATA/node-$i" \
         --ConnectionStrings:redis=127.0.0.1:$((BASE + 280)) --LogStream:Security:ClusterSecret=$SECRET \
         --Kestrel:Endpoints:Public:Url=http://127.0.0.1:$((BASE + i)) \

@@ -43,18 +43,27 @@ public static class LogsApi
             return Problems.TooLarge($"The body is larger than {limits.MaxBodyBytes} bytes (LogStream:Api:MaxBodyBytes); split the batch.");
 
         var ndjson = context.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
-        var batch = parser.Parse(body, ndjson);
-        if (batch.TooManyRecords)
+        EncodedParsedBatch parsed;
+        try
+        {
+            parsed = parser.ParseEncoded(body.Value.Span, ndjson);
+        }
+        finally
+        {
+            body.Value.Dispose();
+        }
+        using var batch = parsed.Batch;
+        if (parsed.TooManyRecords)
             return Problems.TooLarge($"The batch holds more than {limits.MaxBatchRecords} records (LogStream:Api:MaxBatchRecords); split it.");
-        if (!batch.Valid)
-            return Problems.InvalidRecords(batch.Errors);
-        if (batch.Records.Count == 0)
+        if (batch is null)
+            return Problems.InvalidRecords(parsed.Errors);
+        if (batch.Count == 0)
             return TypedResults.Ok(new WriteResponse(0, [], level.ToName(), []));
 
         WriteResult result;
         try
         {
-            result = await coordinator.WriteAsync(batch.Records, level, cancellationToken);
+            result = await coordinator.WriteAsync(batch, level, cancellationToken);
         }
         catch (NoRingException ex)
         {
@@ -65,7 +74,10 @@ public static class LogsApi
             p.Partition, p.Records, p.Required, p.Acked, p.Failed.Select(f => new ReplicaFailureResponse(f.Replica, f.Reason, f.Hinted)).ToList(), p.Pending)).ToList();
         if (!result.Succeeded)
             return Problems.WriteQuorum(level, partitions.Where((_, i) => !result.Partitions[i].Succeeded).ToList(), partitions.Count);
-        return TypedResults.Ok(new WriteResponse(result.Records, batch.Records.Select(r => r.Id).ToList(), level.ToName(), partitions));
+        var ids = new string[batch.Count];
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = batch.IdAt(i);
+        return TypedResults.Ok(new WriteResponse(result.Records, ids, level.ToName(), partitions));
     }
 
     public static async Task<IResult> QueryLogs(
@@ -180,8 +192,8 @@ public static class LogsApi
         }, null);
     }
 
-    /// <summary>The whole body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>The whole body in a pooled buffer (the caller disposes it), or null when it is larger than <paramref name="maxBytes"/>.</summary>
+    private static async Task<PooledBody?> ReadBodyAsync(HttpContext context, long maxBytes, CancellationToken cancellationToken)
     {
         if (context.Request.ContentLength > maxBytes)
             return null;
@@ -207,12 +219,31 @@ public static class LogsApi
             }
             if (read.IsCompleted)
             {
-                var body = read.Buffer.ToArray();
+                var body = PooledBody.CopyOf(read.Buffer);
                 reader.AdvanceTo(read.Buffer.End);
                 return body;
             }
             // Not done: keep everything buffered and ask for more.
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    /// <summary>A request body copied into a rented array (bodies of big batches would otherwise land on the large object heap).</summary>
+    private readonly struct PooledBody(byte[] array, int length) : IDisposable
+    {
+        public ReadOnlySpan<byte> Span => array.AsSpan(0, length);
+
+        public static PooledBody CopyOf(in ReadOnlySequence<byte> sequence)
+        {
+            var array = sequence.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent((int)sequence.Length);
+            sequence.CopyTo(array);
+            return new PooledBody(array, (int)sequence.Length);
+        }
+
+        public void Dispose()
+        {
+            if (array.Length > 0)
+                ArrayPool<byte>.Shared.Return(array);
         }
     }
 }

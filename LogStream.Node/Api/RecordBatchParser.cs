@@ -16,6 +16,15 @@ public sealed record ParsedBatch(IReadOnlyList<LogRecord> Records, IReadOnlyList
 }
 
 /// <summary>
+/// A parsed batch, its records encoded (the write path's form): <see cref="Batch"/> holds every record when
+/// <see cref="Valid"/>, else it is null and <see cref="Errors"/> says why. The caller disposes the batch.
+/// </summary>
+public sealed record EncodedParsedBatch(EncodedBatch? Batch, IReadOnlyList<RecordError> Errors, bool TooManyRecords)
+{
+    public bool Valid => Batch is not null;
+}
+
+/// <summary>
 /// Reads a batch of log records from a JSON array or NDJSON body and validates every record before anything is
 /// written. Fields: <c>id</c> (optional string; the coordinator assigns a UUIDv7 when absent), <c>timestamp</c>
 /// (RFC 3339 with an offset), <c>level</c> (TRACE…FATAL, aliases WARNING, ERR, CRITICAL), <c>source</c>,
@@ -29,15 +38,35 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
 
     private static readonly string[] KnownFields = ["id", "timestamp", "level", "source", "message", "attributes"];
 
+    /// <summary>False only in tests: every record takes the general path (the fast path must give the same results).</summary>
+    internal bool UseFastPath { get; init; } = true;
+
     public ParsedBatch Parse(ReadOnlySpan<byte> body, bool ndjson)
     {
+        var parsed = ParseEncoded(body, ndjson);
+        using var batch = parsed.Batch;
+        var records = batch is null ? [] : Enumerable.Range(0, batch.Count).Select(batch.Decode).ToList();
+        return new ParsedBatch(records, parsed.Errors, parsed.TooManyRecords);
+    }
+
+    /// <summary>Parses and validates the whole body into encoded records (see <see cref="EncodedParsedBatch"/>).</summary>
+    public EncodedParsedBatch ParseEncoded(ReadOnlySpan<byte> body, bool ndjson)
+    {
         var now = timeProvider.GetUtcNow();
-        var context = new BatchContext(options, now - retention, now + options.MaxFutureSkew, now);
-        if (ndjson)
-            ParseNdjson(body, context);
-        else
-            ParseArray(body, context);
-        return context.Result();
+        var context = new BatchContext(options, now - retention, now + options.MaxFutureSkew, now, body.Length, UseFastPath);
+        try
+        {
+            if (ndjson)
+                ParseNdjson(body, context);
+            else
+                ParseArray(body, context);
+            return context.Result();
+        }
+        catch
+        {
+            context.Batch.Dispose();
+            throw;
+        }
     }
 
     private static void ParseArray(ReadOnlySpan<byte> body, BatchContext context)
@@ -66,7 +95,7 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
                 }
                 else
                 {
-                    ReadRecord(ref reader, index, context);
+                    ReadRecordFastOrGeneral(ref reader, body, index, context);
                 }
                 index++;
             }
@@ -109,7 +138,7 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
                 }
                 else
                 {
-                    ReadRecord(ref reader, index, context);
+                    ReadRecordFastOrGeneral(ref reader, text, index, context);
                     if (reader.Read())
                         context.Error(index, "$", $"line {line} holds more than one JSON value");
                 }
@@ -301,14 +330,29 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
 
     private static string CleanJsonMessage(string message) => message.Split(" LineNumber:", 2)[0];
 
-    private sealed class BatchContext(ApiOptions options, DateTimeOffset oldestAccepted, DateTimeOffset newestAccepted, DateTimeOffset now)
+    private sealed class BatchContext(ApiOptions options, DateTimeOffset oldestAccepted, DateTimeOffset newestAccepted, DateTimeOffset now,
+        int bodyBytes, bool fastPath)
     {
-        private readonly List<LogRecord> _records = [];
         private readonly List<RecordError> _errors = [];
         private int _suppressed;
         private bool _tooMany;
 
         public ApiOptions Options => options;
+
+        /// <summary>The records so far, encoded (a record's encoding is rarely longer than its JSON: the buffer seldom grows).</summary>
+        public EncodedBatch Batch { get; } = new(bodyBytes + (bodyBytes / 4) + 64, Math.Max(1, bodyBytes / 256));
+
+        public bool FastPath => fastPath;
+
+        public long OldestAcceptedTicks { get; } = oldestAccepted.UtcTicks;
+
+        public long NewestAcceptedTicks { get; } = newestAccepted.UtcTicks;
+
+        /// <summary>The fast path's unescaped message.</summary>
+        public byte[] Scratch { get; set; } = new byte[256];
+
+        /// <summary>Attribute slots of the record being read by the fast path.</summary>
+        public AttributeSlot[] Attributes { get; set; } = new AttributeSlot[8];
 
         public DateTimeOffset OldestAccepted => oldestAccepted;
 
@@ -325,7 +369,11 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
             return false;
         }
 
-        public void Add(LogRecord record) => _records.Add(record);
+        public void Add(LogRecord record)
+        {
+            if (_errors.Count == 0 && _suppressed == 0)
+                Batch.Add(record);
+        }
 
         public void Error(int index, string field, string message)
         {
@@ -337,11 +385,14 @@ public sealed partial class RecordBatchParser(ApiOptions options, TimeSpan reten
 
         public string NewId() => Guid.CreateVersion7(now).ToString();
 
-        public ParsedBatch Result()
+        public EncodedParsedBatch Result()
         {
             if (_suppressed > 0)
                 _errors.Add(new RecordError(-1, "$", $"{_suppressed} more problems not listed"));
-            return new ParsedBatch(_errors.Count == 0 ? _records : [], _errors, _tooMany);
+            if (_errors.Count == 0 && !_tooMany)
+                return new EncodedParsedBatch(Batch, _errors, false);
+            Batch.Dispose();
+            return new EncodedParsedBatch(null, _errors, _tooMany);
         }
     }
 }

@@ -22,6 +22,10 @@ public sealed class LocalReplica(ILogStore store, IOptions<NodeOptions> nodeOpti
     public ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken) =>
         store.AppendAsync(records, cancellationToken);
 
+    /// <summary>Appends records of an encoded batch (all, or those <paramref name="indexes"/> names).</summary>
+    public ValueTask<AppendResult> AppendAsync(EncodedBatch batch, CancellationToken cancellationToken, IReadOnlyList<int>? indexes = null) =>
+        store.AppendAsync(batch, indexes, cancellationToken);
+
     /// <summary>Decodes codec-encoded records, as they arrive from a peer.</summary>
     /// <exception cref="FormatException">A record does not decode.</exception>
     public static List<LogRecord> Decode(IReadOnlyList<ByteString> encoded)

@@ -78,6 +78,36 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A coordinator's write to a peer: records of an encoded batch, sent as one replicate call or, when calls to that
+    /// peer are already running, together with other writes waiting for it (<see cref="ReplicaWriteQueue"/>).
+    /// </summary>
+    public Task WriteAsync(Member target, EncodedBatch batch, IReadOnlyList<int> indexes) =>
+        PeerFor(target).Writes.SendAsync(batch, indexes);
+
+    /// <summary>Replicates records of an encoded batch: the same call as above, without a <c>ByteString</c> per record.</summary>
+    public Task<ReplicateReply> ReplicateAsync(Member target, EncodedReplicateRequest request, CancellationToken cancellationToken) =>
+        ReplicateAsync(PeerFor(target), target.Id, request, cancellationToken);
+
+    private async Task<ReplicateReply> ReplicateAsync(Peer peer, string targetId, EncodedReplicateRequest request, CancellationToken cancellationToken)
+    {
+        var started = _timeProvider.GetTimestamp();
+        try
+        {
+            var reply = await peer.Write.ExecuteAsync(
+                async (state, token) => await state.Invoker.AsyncUnaryCall(Grpc.Replica.EncodedReplicateMethod, null, state.Headers.WithCancellationToken(token), state.Request),
+                (peer.Invoker, Request: request, Headers: new CallOptions(_secret.Headers)),
+                cancellationToken);
+            _metrics.ReplicaCall("replicate", targetId, "ok", _timeProvider.GetElapsedTime(started));
+            return reply;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _metrics.ReplicaCall("replicate", targetId, Outcome(ex), _timeProvider.GetElapsedTime(started));
+            throw;
+        }
+    }
+
     public async Task<ReadReply> ReadAsync(Member target, ReadRequest request, CancellationToken cancellationToken)
     {
         var peer = PeerFor(target);
@@ -111,7 +141,7 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         {
             var reply = await peer.Read.ExecuteAsync(
                 async (state, token) => await state.Call(state.Invoker, state.Headers.WithCancellationToken(token)),
-                (Call: call, Invoker: peer.Channel.CreateCallInvoker(), Headers: new CallOptions(_secret.Headers)),
+                (Call: call, peer.Invoker, Headers: new CallOptions(_secret.Headers)),
                 cancellationToken);
             _metrics.ReplicaCall(operation, target.Id, "ok", _timeProvider.GetElapsedTime(started));
             return reply;
@@ -207,7 +237,11 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
             .AddCircuitBreaker(BreakerOptions(id, "read", new CircuitBreakerStateProvider()))
             .AddTimeout(_options.ReadAttemptTimeout)
             .Build();
-        return new Peer(address, channel, new Grpc.Replica.ReplicaClient(channel), write, read, writeBreaker);
+        Peer? peer = null;
+        var writes = new ReplicaWriteQueue(request => ReplicateAsync(peer!, id, request, CancellationToken.None), _selfId,
+            _options.MaxWriteCallsPerPeer, _options.MaxRecordsPerWriteCall);
+        peer = new Peer(address, channel, channel.CreateCallInvoker(), new Grpc.Replica.ReplicaClient(channel), write, read, writeBreaker, writes);
+        return peer;
     }
 
     private CircuitBreakerStrategyOptions BreakerOptions(string peer, string operation, CircuitBreakerStateProvider state) => new()
@@ -246,10 +280,12 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
     private sealed record Peer(
         string Address,
         GrpcChannel Channel,
+        CallInvoker Invoker,
         Grpc.Replica.ReplicaClient Client,
         ResiliencePipeline Write,
         ResiliencePipeline Read,
-        CircuitBreakerStateProvider WriteBreaker);
+        CircuitBreakerStateProvider WriteBreaker,
+        ReplicaWriteQueue Writes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Retrying call to {Peer} (attempt {Attempt}): {Reason}")]
     private partial void LogRetry(string peer, int attempt, string? reason);

@@ -13,6 +13,17 @@ public sealed class ReplicationOptions : IValidatableObject
     /// <summary>Bound of one read call to a peer. Default 5 s.</summary>
     public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Replicate calls of client writes running at once to one peer; writes arriving meanwhile wait and go together
+    /// in the next call. Default 2.
+    /// </summary>
+    [Range(1, 1024, ErrorMessage = "LogStream:Replication:MaxWriteCallsPerPeer must be between 1 and 1024.")]
+    public int MaxWriteCallsPerPeer { get; set; } = 2;
+
+    /// <summary>Most records of waiting writes joined into one replicate call (a single larger write still goes whole). Default 10 000.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "LogStream:Replication:MaxRecordsPerWriteCall must be between 1 and 1000000.")]
+    public int MaxRecordsPerWriteCall { get; set; } = 10_000;
+
     /// <summary>Extra attempts after a transient failure (unavailable, reset connection); writes are idempotent. Default 2.</summary>
     [Range(0, 10, ErrorMessage = "LogStream:Replication:MaxRetries must be between 0 and 10.")]
     public int MaxRetries { get; set; } = 2;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Google.Protobuf;
 using Grpc.Core;
 using LogStream.Node.Membership;
 using LogStream.Node.Replication.Hints;
@@ -59,8 +58,18 @@ public sealed partial class WriteCoordinator(
 
     public async Task<WriteResult> WriteAsync(IReadOnlyList<LogRecord> records, Consistency consistency, CancellationToken cancellationToken)
     {
+        using var batch = EncodedBatch.FromRecords(records);
+        return await WriteAsync(batch, consistency, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes an encoded batch: every copy (local append, peer requests) is made from its frames, nothing is encoded
+    /// again. The batch stays the caller's; sends still running after the answer hold their own reference to it.
+    /// </summary>
+    public async Task<WriteResult> WriteAsync(EncodedBatch batch, Consistency consistency, CancellationToken cancellationToken)
+    {
         using var activity = ReplicationMetrics.ActivitySource.StartActivity("logstream.write");
-        activity?.SetTag("logstream.records", records.Count);
+        activity?.SetTag("logstream.records", batch.Count);
         activity?.SetTag("logstream.consistency", consistency.ToName());
         var started = timeProvider.GetTimestamp();
 
@@ -69,27 +78,21 @@ public sealed partial class WriteCoordinator(
             throw new NoRingException("this node has not reached the membership store yet, so it knows no replicas");
         var snapshot = membership.Snapshot;
 
-        var partitions = GroupByPartition(records, ring, consistency);
-        var perNode = new Dictionary<string, List<ByteString>>(StringComparer.Ordinal);
-        var perNodeRecords = new Dictionary<string, List<LogRecord>>(StringComparer.Ordinal);
+        var partitions = GroupByPartition(batch, ring, consistency);
+        var perNode = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         foreach (var partition in partitions)
         {
             foreach (var replica in partition.Replicas)
             {
-                if (!perNodeRecords.TryGetValue(replica.Id, out var list))
-                {
-                    perNodeRecords[replica.Id] = list = [];
-                    perNode[replica.Id] = [];
-                }
-                list.AddRange(partition.Records);
-                if (replica.Id != local.NodeId)
-                    perNode[replica.Id].AddRange(partition.Encoded);
+                if (!perNode.TryGetValue(replica.Id, out var indexes))
+                    perNode[replica.Id] = indexes = new List<int>(batch.Count);
+                indexes.AddRange(partition.Indexes);
             }
         }
 
-        var pending = perNodeRecords
-            .Select(node => SendAsync(node.Key, node.Value, perNode[node.Key], snapshot))
-            .ToList();
+        var pending = new List<Task<NodeOutcome>>(perNode.Count);
+        foreach (var (nodeId, indexes) in perNode)
+            pending.Add(SendAsync(nodeId, batch.Retain(), indexes, snapshot));
         while (pending.Count > 0 && !Decided(partitions))
         {
             var done = await Task.WhenAny(pending).WaitAsync(cancellationToken);
@@ -112,40 +115,46 @@ public sealed partial class WriteCoordinator(
         return result;
     }
 
-    private List<PartitionWrite> GroupByPartition(IReadOnlyList<LogRecord> records, TokenRing ring, Consistency consistency)
+    private List<PartitionWrite> GroupByPartition(EncodedBatch batch, TokenRing ring, Consistency consistency)
     {
         var byKey = new Dictionary<string, PartitionWrite>(StringComparer.Ordinal);
-        foreach (var record in records)
+        var ordered = new List<PartitionWrite>();
+        PartitionWrite? last = null;
+        for (var i = 0; i < batch.Count; i++)
         {
-            var key = local.Partitioner.Place(record).Partition;
-            if (!byKey.TryGetValue(key, out var partition))
+            var key = local.Partitioner.Place(batch.SourceAt(i), batch.UnixTicksAt(i)).Partition;
+            if ((last is null || last.Key != key) && !byKey.TryGetValue(key, out last))
             {
                 var replicas = ring.ReplicasFor(key, ringView.ReplicationFactor);
-                byKey[key] = partition = new PartitionWrite(key, replicas, consistency.Required(replicas.Length));
+                byKey[key] = last = new PartitionWrite(key, replicas, consistency.Required(replicas.Length));
+                ordered.Add(last);
             }
-            partition.Records.Add(record);
-            partition.Encoded.Add(LocalReplica.Encode(record));
+            last.Indexes.Add(i);
         }
-        return byKey.Values.ToList();
+        return ordered;
     }
 
     /// <summary>Every partition has its W acks, or can no longer get them from the replicas still answering.</summary>
     private static bool Decided(List<PartitionWrite> partitions) =>
         partitions.All(p => p.Acked.Count >= p.Required || p.Acked.Count + p.Unanswered < p.Required);
 
-    /// <summary>Stores on one replica node, or hints for it. Never throws: the outcome says what happened.</summary>
-    private async Task<NodeOutcome> SendAsync(string nodeId, List<LogRecord> records, List<ByteString> encoded, MembershipSnapshot snapshot)
+    /// <summary>
+    /// Stores on one replica node, or hints for it. Never throws: the outcome says what happened. Owns (and lets go
+    /// of) one reference to the batch.
+    /// </summary>
+    private async Task<NodeOutcome> SendAsync(string nodeId, EncodedBatch batch, List<int> indexes, MembershipSnapshot snapshot)
     {
+        using var _ = batch;
         if (nodeId == local.NodeId)
         {
             try
             {
-                await local.AppendAsync(records, CancellationToken.None);
+                await local.AppendAsync(batch, CancellationToken.None, indexes);
                 return new NodeOutcome(nodeId, true, null, false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogLocalAppendFailed(ex, records.Count);
+                LogLocalAppendFailed(ex, indexes.Count);
                 return new NodeOutcome(nodeId, false, $"local store failed: {ex.Message}", false);
             }
         }
@@ -162,27 +171,28 @@ public sealed partial class WriteCoordinator(
         if (skip is not null)
         {
             metrics.ReplicaCall("replicate", nodeId, skip == "circuit open" ? "circuit_open" : "down", TimeSpan.Zero);
-            return new NodeOutcome(nodeId, false, skip, await HintAsync(nodeId, records, skip));
+            return new NodeOutcome(nodeId, false, skip, await HintAsync(nodeId, batch, indexes, skip));
         }
 
         try
         {
-            await client.ReplicateAsync(member!, encoded, handoff: false, CancellationToken.None);
+            await client.WriteAsync(member!, batch, indexes);
             return new NodeOutcome(nodeId, true, null, false);
         }
         catch (Exception ex) when (ex is RpcException or TimeoutRejectedException or BrokenCircuitException or IsolatedCircuitException or HttpRequestException)
         {
             var reason = Describe(ex);
-            return new NodeOutcome(nodeId, false, reason, await HintAsync(nodeId, records, reason));
+            return new NodeOutcome(nodeId, false, reason, await HintAsync(nodeId, batch, indexes, reason));
         }
     }
 
-    private async Task<bool> HintAsync(string nodeId, List<LogRecord> records, string reason)
+    private async Task<bool> HintAsync(string nodeId, EncodedBatch batch, List<int> indexes, string reason)
     {
         if (!hints.Enabled)
             return false;
         try
         {
+            var records = indexes.Select(batch.Decode).ToList();
             await hints.StoreAsync(nodeId, records, CancellationToken.None);
             LogHinted(records.Count, nodeId, reason);
             return true;
@@ -190,7 +200,7 @@ public sealed partial class WriteCoordinator(
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Anti-entropy still finds the difference later; the write itself is decided by the acks.
-            LogHintFailed(ex, records.Count, nodeId);
+            LogHintFailed(ex, indexes.Count, nodeId);
             return false;
         }
     }
@@ -232,9 +242,8 @@ public sealed partial class WriteCoordinator(
 
         public int Required { get; } = required;
 
-        public List<LogRecord> Records { get; } = [];
-
-        public List<ByteString> Encoded { get; } = [];
+        /// <summary>The batch positions of the partition's records.</summary>
+        public List<int> Indexes { get; } = [];
 
         public List<string> Acked { get; } = [];
 
@@ -254,7 +263,7 @@ public sealed partial class WriteCoordinator(
 
         public PartitionOutcome ToOutcome() => new(
             Key,
-            Records.Count,
+            Indexes.Count,
             Required,
             Replicas.Select(r => r.Id).ToList(),
             Acked.ToList(),

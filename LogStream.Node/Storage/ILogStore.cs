@@ -19,6 +19,13 @@ public interface ILogStore
     ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The same for records already encoded and framed (the write path: no record is decoded or encoded again).
+    /// <paramref name="indexes"/> selects records of the batch (all when null); the result's statuses follow it.
+    /// The batch stays the caller's: it is not disposed.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(EncodedBatch batch, IReadOnlyList<int>? indexes = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Matching records, newest first (timestamp descending, then id descending, then partition descending, both
     /// ordinal: a total order, so replicas and repeated queries agree), at most
     /// <see cref="LogQuery.Limit"/>. Streams: memory stays bounded by one block plus per-segment candidate positions.

@@ -152,6 +152,41 @@ internal readonly ref struct EncodedRecord
         return true;
     }
 
+    /// <summary>
+    /// For bytes that <see cref="TryParse"/> accepted: true when encoding the decoded record gives these very bytes
+    /// (every varint minimal, every string valid UTF-8), so they may be stored as they are.
+    /// </summary>
+    public static bool IsCanonical(ReadOnlySpan<byte> bytes)
+    {
+        var position = LogRecordCodec.FixedPrefixBytes;
+        for (var i = 0; i < 3; i++)
+        {
+            if (!IsCanonicalString(bytes, ref position))
+                return false;
+        }
+        Varint.TryRead(bytes[position..], out var count, out var size);
+        if (size != Varint.Size(count))
+            return false;
+        position += size;
+        for (var i = 0; i < 2 * count; i++)
+        {
+            if (!IsCanonicalString(bytes, ref position))
+                return false;
+        }
+        return true;
+    }
+
+    private static bool IsCanonicalString(ReadOnlySpan<byte> bytes, ref int position)
+    {
+        Varint.TryRead(bytes[position..], out var length, out var size);
+        if (size != Varint.Size(length))
+            return false;
+        position += size;
+        var text = bytes.Slice(position, (int)length);
+        position += (int)length;
+        return System.Text.Unicode.Utf8.IsValid(text);
+    }
+
     /// <summary>Reads only the id (after the fixed prefix); false when the bytes cannot hold one.</summary>
     public static bool TryReadId(ReadOnlySpan<byte> bytes, out ReadOnlySpan<byte> id)
     {

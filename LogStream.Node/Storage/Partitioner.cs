@@ -73,10 +73,13 @@ public sealed class Partitioner
     }
 
     /// <summary>Partition key and bucket of a record.</summary>
-    public BucketKey Place(LogRecord record)
+    public BucketKey Place(LogRecord record) => Place(record.Source, record.UnixTicks);
+
+    /// <summary>Partition key and bucket of a record with this source and timestamp (Unix ticks).</summary>
+    public BucketKey Place(string source, long unixTicks)
     {
-        var bucketTicks = BucketTicksOf(record.UnixTicks);
-        return new BucketKey(PartitionKey(record.Source, bucketTicks), FromUnixTicks(bucketTicks));
+        var bucketTicks = BucketTicksOf(unixTicks);
+        return new BucketKey(PartitionKey(source, bucketTicks), FromUnixTicks(bucketTicks));
     }
 
     /// <summary>The partition key of a record with this source and timestamp.</summary>

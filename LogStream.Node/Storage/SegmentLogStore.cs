@@ -94,82 +94,72 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         }
     }
 
-    public async ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken = default)
+    public ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
         ArgumentNullException.ThrowIfNull(records);
-        var statuses = new AppendStatus[records.Count];
-        if (records.Count == 0)
+        return records.Count == 0 ? ValueTask.FromResult(new AppendResult([], 0, 0)) : AppendRecordsAsync(records, cancellationToken);
+    }
+
+    private async ValueTask<AppendResult> AppendRecordsAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken)
+    {
+        // Encode every record into one pooled buffer of frames, outside any lock.
+        using var batch = EncodedBatch.FromRecords(records);
+        return await AppendAsync(batch, null, cancellationToken);
+    }
+
+    public async ValueTask<AppendResult> AppendAsync(EncodedBatch batch, IReadOnlyList<int>? indexes = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotOpen();
+        ArgumentNullException.ThrowIfNull(batch);
+        var selected = indexes?.Count ?? batch.Count;
+        var statuses = new AppendStatus[selected];
+        if (selected == 0)
             return new AppendResult(statuses, 0, 0);
 
-        // Encode every record into one pooled buffer of frames, outside any lock.
-        var frames = ArrayPool<PendingFrame>.Shared.Rent(records.Count);
-        var keys = ArrayPool<BucketKey>.Shared.Rent(records.Count);
-        var total = 0;
-        for (var i = 0; i < records.Count; i++)
+        var frames = batch.FramesArray;
+        var buffer = batch.Buffer;
+        // Statuses by frame while appending (a selection may skip frames), then in the caller's order.
+        var byFrame = indexes is null ? statuses : new AppendStatus[batch.Count];
+        var groups = new List<(BucketKey Key, List<int> Frames)>(1);
+        for (var k = 0; k < selected; k++)
         {
-            var record = records[i] ?? throw new ArgumentException($"records[{i}] is null.", nameof(records));
-            var length = LogRecordCodec.GetEncodedLength(record);
-            if (length > _options.MaxRecordBytes)
-                throw new ArgumentException($"records[{i}] (id '{record.Id}') encodes to {length} bytes, more than LogStream:Storage:MaxRecordBytes ({_options.MaxRecordBytes}).", nameof(records));
-            frames[i].PayloadLength = length;
-            frames[i].FrameOffset = total;
-            total += SegmentFormat.FrameHeaderBytes + length;
-            keys[i] = Partitioner.Place(record);
+            var i = indexes is null ? k : indexes[k];
+            if ((uint)i >= (uint)batch.Count)
+                throw new ArgumentOutOfRangeException(nameof(indexes), i, $"The batch holds {batch.Count} records.");
+            ref readonly var frame = ref frames[i];
+            if (frame.PayloadLength > _options.MaxRecordBytes)
+                throw new ArgumentException($"records[{k}] (id '{frame.Id}') encodes to {frame.PayloadLength} bytes, more than LogStream:Storage:MaxRecordBytes ({_options.MaxRecordBytes}).", "records");
+            var key = Partitioner.Place(frame.Source, frame.Ticks);
+            var group = 0;
+            while (group < groups.Count && groups[group].Key != key)
+                group++;
+            if (group == groups.Count)
+                groups.Add((key, new List<int>(selected)));
+            groups[group].Frames.Add(i);
         }
-        var buffer = ArrayPool<byte>.Shared.Rent(total);
-        try
-        {
-            for (var i = 0; i < records.Count; i++)
-            {
-                ref var frame = ref frames[i];
-                var record = records[i];
-                var span = buffer.AsSpan(frame.FrameOffset, SegmentFormat.FrameHeaderBytes + frame.PayloadLength);
-                LogRecordCodec.Encode(record, span[SegmentFormat.FrameHeaderBytes..]);
-                SegmentFormat.WriteFrameHeader(span, frame.PayloadLength);
-                frame.Ticks = record.UnixTicks;
-                frame.Level = record.Level;
-                frame.Id = record.Id;
-                frame.Source = record.Source;
-                frame.ContentHash = LogRecordCodec.ComputeContentHash(span[SegmentFormat.FrameHeaderBytes..]);
-            }
 
-            long ticket = 0;
-            int added = 0, present = 0;
-            var first = keys[0];
-            var single = true;
-            for (var i = 1; i < records.Count && single; i++)
-                single = keys[i] == first;
-            if (single)
-            {
-                var all = new int[records.Count];
-                for (var i = 0; i < all.Length; i++)
-                    all[i] = i;
-                ticket = await AppendToBucketAsync(first, all, frames, buffer, statuses, cancellationToken);
-            }
-            else
-            {
-                foreach (var group in Enumerable.Range(0, records.Count).GroupBy(i => keys[i]))
-                    ticket = Math.Max(ticket, await AppendToBucketAsync(group.Key, [.. group], frames, buffer, statuses, cancellationToken));
-            }
-            foreach (var status in statuses)
-            {
-                if (status == AppendStatus.Added)
-                    added++;
-                else if (status == AppendStatus.AlreadyPresent)
-                    present++;
-            }
-            _metrics.Appended(0, 0, present);
-            if (ticket > 0)
-                await _committer.WaitAsync(ticket).WaitAsync(cancellationToken);
-            return new AppendResult(statuses, added, present);
-        }
-        finally
+        long ticket = 0;
+        foreach (var (key, members) in groups)
+            ticket = Math.Max(ticket, await AppendToBucketAsync(key, [.. members], frames, buffer, byFrame, cancellationToken));
+
+        if (indexes is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            ArrayPool<PendingFrame>.Shared.Return(frames, clearArray: true);
-            ArrayPool<BucketKey>.Shared.Return(keys, clearArray: true);
+            for (var k = 0; k < selected; k++)
+                statuses[k] = byFrame[indexes[k]];
         }
+        int added = 0, present = 0;
+        foreach (var status in statuses)
+        {
+            if (status == AppendStatus.Added)
+                added++;
+            else if (status == AppendStatus.AlreadyPresent)
+                present++;
+        }
+        _metrics.Appended(0, 0, present);
+        if (ticket > 0)
+            await _committer.WaitAsync(ticket).WaitAsync(cancellationToken);
+        return new AppendResult(statuses, added, present);
     }
 
     private async ValueTask<long> AppendToBucketAsync(BucketKey key, int[] indexes, PendingFrame[] frames, byte[] buffer,

@@ -114,6 +114,57 @@ public abstract class LogStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEncodedBatchStoresTheSameRecordsAsTheRecordsThemselves()
+    {
+        var store = await OpenAsync();
+        var records = Enumerable.Range(0, 12)
+            .Select(i => Records.Make($"e{i}", Records.Base.AddMinutes(50 + i), (LogSeverity)(i % 6), source: i % 3 == 0 ? "payments" : "checkout",
+                attributes: i % 2 == 0 ? [new("region", "eu"), new("status", $"{500 + i}")] : null))
+            .ToList();
+        using var batch = EncodedBatch.FromRecords(records);
+
+        var result = await store.AppendAsync(batch);
+
+        Assert.Equal(12, result.Added);
+        Assert.Equal(records.OrderByDescending(r => r.Timestamp), await store.QueryAsync(new LogQuery()).ToListAsync());
+        Assert.Equal(records.Count, batch.Count);
+        store = await RestartAsync();
+        Assert.Equal(records.OrderBy(r => r.Id, StringComparer.Ordinal), (await store.ReadEverythingAsync()).OrderBy(r => r.Id, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task ASelectionOfAnEncodedBatchStoresOnlyThoseRecordsAndReportsInItsOrder()
+    {
+        var store = await OpenAsync();
+        await store.AppendAsync([Records.Make("b")]);
+        using var batch = EncodedBatch.FromRecords([Records.Make("a"), Records.Make("b"), Records.Make("c"), Records.Make("d")]);
+
+        var result = await store.AppendAsync(batch, [3, 1, 0]);
+
+        Assert.Equal([AppendStatus.Added, AppendStatus.AlreadyPresent, AppendStatus.Added], result.Statuses);
+        Assert.Equal(["a", "b", "d"], (await store.ReadEverythingAsync()).Select(r => r.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task ARecordReceivedEncodedIsStoredAsItsCanonicalEncoding()
+    {
+        var store = await OpenAsync();
+        var record = Records.Make("x", attributes: [new("k", "v")]);
+        var canonical = LogRecordCodec.Encode(record);
+        // The same record with an overlong varint for the message length (0x80 0x00 style padding).
+        var messageLengthAt = LogRecordCodec.FixedPrefixBytes + 1 + 1 + 1 + "checkout".Length;
+        var padded = canonical[..messageLengthAt].Concat(new[] { (byte)(canonical[messageLengthAt] | 0x80), (byte)0 }).Concat(canonical[(messageLengthAt + 1)..]).ToArray();
+        using var batch = new EncodedBatch();
+
+        Assert.True(batch.TryAddEncoded(padded));
+        Assert.False(batch.TryAddEncoded(canonical[..^1]));
+        await store.AppendAsync(batch);
+
+        Assert.Equal(canonical, batch.PayloadAt(0).ToArray());
+        Assert.Equal([record], await store.ReadEverythingAsync());
+    }
+
+    [Fact]
     public async Task AnEmptyBatchIsANoOp()
     {
         var store = await OpenAsync();
