@@ -97,6 +97,7 @@ public class HostingTests
             ["LogStream:NodeId"] = "node-0",
             ["LogStream:DataDirectory"] = directory.Path,
             ["ConnectionStrings:redis"] = "127.0.0.1:1",
+            ["LogStream:Security:ClusterSecret"] = "storage-hosting-test-secret",
         });
         builder.AddLogStreamNode();
         using var app = builder.Build();
