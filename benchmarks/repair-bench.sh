@@ -2,7 +2,7 @@
 # Anti-entropy benchmark (issue 4), on a standalone 3-node Release cluster (benchmarks/cluster.sh):
 #   1. ingest N records at ALL; 2. node-1 loses FRACTION of its records (chaos); 3. one round (POST /api/repair on
 #   node-0), timed, with the bytes it shipped from the node's metrics; 4. ingest throughput for DURATION without, then
-#   with, repair rounds running (chaos + repair in a loop).
+#   with repair rounds running (chaos + repair in a loop), alternating twice, after a warm-up ingest of DURATION.
 # Usage: N=1000000 FRACTION=0.01 DURATION=20s benchmarks/repair-bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,21 +52,39 @@ print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x
       f"({tree_bytes / max(lost, 1):.0f} B per lost record)")
 PY
 
-echo "ingest for $DURATION without repair:"
-$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
-echo "ingest for $DURATION with repair running (node-2 lost 1%; node-0 runs a round every 2 s, as the background service does):"
-curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=0.01" >/dev/null
-( while true; do
-    curl -s -XPOST "$N0/api/repair?defer_busy=true" >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
-    echo >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
-    sleep 2
-  done ) &
-loop=$!
-$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet > "$LOGSTREAM_BENCH_DATA/lg.txt" 2>&1 || true; grep -A1 "records acked  records sent" "$LOGSTREAM_BENCH_DATA/lg.txt" | tail -1
-kill $loop 2>/dev/null || true
-python3 - "$LOGSTREAM_BENCH_DATA/rounds.jsonl" <<'PY'
+# Warm the nodes first (tiered JIT takes tens of seconds to settle on two cores), so the two timed runs compare like with like.
+$LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet >/dev/null 2>&1 || true
+ingest() { # prints records/s of one timed ingest of DURATION
+  $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet --json "$LOGSTREAM_BENCH_DATA/lg.json" >/dev/null 2>&1 || true
+  python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['ingest']['records_per_second']))" "$LOGSTREAM_BENCH_DATA/lg.json"
+}
+with_repair() { # node-2 loses 1%, then node-0 runs a round every 2 s (as the background service does) during the ingest
+  curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=0.01" >/dev/null
+  ( while true; do
+      curl -s -XPOST "$N0/api/repair?defer_busy=true" >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
+      echo >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
+      sleep 2
+    done ) &
+  local loop=$!
+  ingest
+  kill $loop 2>/dev/null || true
+  wait $loop 2>/dev/null || true
+}
+# Alternate (without, with) twice: the stored data keeps growing, so neither side always runs on the larger store.
+rm -f "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
+declare -a without withr
+for pass in 1 2; do
+  without+=("$(ingest)")
+  withr+=("$(with_repair)")
+  echo "pass $pass: ingest ${without[-1]} records/s without repair, ${withr[-1]} records/s with repair rounds running"
+done
+python3 - "$LOGSTREAM_BENCH_DATA/rounds.jsonl" "${without[@]}" "${withr[@]}" <<'PY'
 import json, sys
 rounds = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{len(rounds)} rounds during the run: {sum(r['records_sent'] + r['records_received'] for r in rounds)} records shipped, "
-      f"{sum(r['repairs_completed'] for r in rounds)} repairs completed, {sum(r['buckets_deferred'] for r in rounds)} busy buckets deferred")
+without, with_ = [float(x) for x in sys.argv[2:4]], [float(x) for x in sys.argv[4:6]]
+peers = [p for r in rounds for p in r["peers"]]
+print(f"with repair running: {sum(with_) / sum(without):.1%} of the ingest rate without ({sum(with_) / 2:,.0f} vs {sum(without) / 2:,.0f} records/s)")
+print(f"{len(rounds)} completed rounds during the runs: {sum(p['records_sent'] + p['records_received'] for p in peers)} records shipped, "
+      f"{sum(p['repairs_completed'] for p in peers)} repairs completed, {sum(p['buckets_deferred'] for p in peers)} busy buckets deferred, "
+      f"{sum(1 for p in peers if p['error'])} peer errors")
 PY

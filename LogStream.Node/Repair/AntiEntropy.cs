@@ -91,7 +91,7 @@ public sealed partial class AntiEntropy(
     private async Task<PeerRepair> RepairWithPeerAsync(Member peer, bool deferBusyBuckets, CancellationToken cancellationToken)
     {
         var tally = new Tally();
-        int compared = 0, differing = 0, deferred = 0;
+        int compared = 0, differing = 0;
         try
         {
             var ring = ringView.Current;
@@ -120,25 +120,50 @@ public sealed partial class AntiEntropy(
             differing = toRepair.Count;
             metrics.Compared(compared, differing);
             if (deferBusyBuckets)
-            {
-                var now = timeProvider.GetTimestamp();
-                deferred = toRepair.RemoveAll(item => trees.Find(item.Bucket) is { LastWrite: > 0 } tree
-                                                      && timeProvider.GetElapsedTime(tree.LastWrite, now) < _options.QuietPeriod);
-            }
+                tally.Deferred = toRepair.RemoveAll(item => IsBusy(item.Bucket));
 
             await Parallel.ForEachAsync(toRepair,
                 new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentBuckets, CancellationToken = cancellationToken },
-                async (item, token) => await RepairBucketAsync(peer, item.Bucket, item.Theirs, tally, token));
-            return tally.Result(peer.Id, compared, differing, deferred, null);
+                async (item, token) =>
+                {
+                    // One bucket's failure (a slow call, a peer restarting) leaves the others to be repaired.
+                    try
+                    {
+                        await RepairBucketAsync(peer, item.Bucket, item.Theirs, deferBusyBuckets, tally, token);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                    {
+                        Interlocked.Increment(ref tally.StillDiffering);
+                        Interlocked.CompareExchange(ref tally.Error, $"{item.Bucket.Partition}: {ex.Message}", null);
+                        LogBucketFailed(item.Bucket.Partition, Storage.Partitioner.FormatBucket(item.Bucket.Bucket), peer.Id, ex.Message);
+                    }
+                });
+            return tally.Result(peer.Id, compared, differing, tally.Error);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogPeerFailed(peer.Id, ex.Message);
-            return tally.Result(peer.Id, compared, differing, deferred, ex.Message);
+            return tally.Result(peer.Id, compared, differing, ex.Message);
         }
     }
 
-    private async Task RepairBucketAsync(Member peer, BucketKey bucket, (ulong Root, long Records) theirRoot, Tally tally, CancellationToken cancellationToken)
+    /// <summary>Written to within the quiet period: ingest is landing there, so a diff now would chase a moving target.</summary>
+    private bool IsBusy(BucketKey bucket) => trees.WrittenWithin(bucket, _options.QuietPeriod);
+
+    /// <summary>
+    /// Background rounds leave a bucket that became busy while its turn came, or while its trees were being compared,
+    /// for a later round: listing the digests of a bucket under ingest costs the writers CPU and is stale at once.
+    /// </summary>
+    private bool DeferredAsBusy(BucketKey bucket, bool deferBusy, Tally tally)
+    {
+        if (!deferBusy || !IsBusy(bucket))
+            return false;
+        Interlocked.Increment(ref tally.Deferred);
+        return true;
+    }
+
+    private async Task RepairBucketAsync(Member peer, BucketKey bucket, (ulong Root, long Records) theirRoot, bool deferBusy, Tally tally,
+        CancellationToken cancellationToken)
     {
         using var activity = RepairMetrics.ActivitySource.StartActivity("logstream.repair.bucket");
         activity?.SetTag("logstream.peer", peer.Id);
@@ -153,6 +178,9 @@ public sealed partial class AntiEntropy(
         var frontier = new List<Differing> { new(0, 0, myRoot, myRecords, theirRoot.Root, theirRoot.Records) };
         while (frontier.Count > 0)
         {
+            // Below the fixed leaves every level reads a digest index, rebuilt whenever the bucket changed.
+            if (DeferredAsBusy(bucket, deferBusy, tally))
+                return;
             var split = new List<Differing>();
             foreach (var node in frontier)
             {
@@ -165,10 +193,15 @@ public sealed partial class AntiEntropy(
                 break;
 
             var level = split[0].Level + 1;
-            var request = new TreeNodesRequest { Bucket = id, Level = (uint)level };
+            var request = new TreeNodesRequest { Bucket = id, Level = (uint)level, DeferBusy = deferBusy };
             request.Prefixes.AddRange(split.Select(n => n.Prefix));
             var reply = await CallAsync(peer, "repair.nodes", (c, o) => c.GetTreeNodesAsync(request, o).ResponseAsync, cancellationToken);
             TreeBytes(tally, request.CalculateSize() + reply.CalculateSize());
+            if (reply.Busy)
+            {
+                Interlocked.Increment(ref tally.Deferred);
+                return;
+            }
             if (reply.Hashes.Count != split.Count || reply.Records.Count != split.Count)
                 throw new InvalidOperationException($"{peer.Id} answered {reply.Hashes.Count} tree nodes for {split.Count} asked");
 
@@ -189,11 +222,19 @@ public sealed partial class AntiEntropy(
             }
         }
 
+        if (DeferredAsBusy(bucket, deferBusy, tally))
+            return;
+
         // Exchange the ids under the settled nodes, then ship exactly what each side lacks.
-        var digestsRequest = new DigestsRequest { Bucket = id };
+        var digestsRequest = new DigestsRequest { Bucket = id, DeferBusy = deferBusy };
         digestsRequest.Nodes.AddRange(settle);
         var digestsReply = await CallAsync(peer, "repair.digests", (c, o) => c.GetDigestsAsync(digestsRequest, o).ResponseAsync, cancellationToken);
         TreeBytes(tally, digestsRequest.CalculateSize() + digestsReply.CalculateSize());
+        if (digestsReply.Busy)
+        {
+            Interlocked.Increment(ref tally.Deferred);
+            return;
+        }
 
         var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
         var mineDigests = settle.SelectMany(n => views.Digests(bucket, (int)n.Level, n.Prefix)).ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
@@ -304,9 +345,11 @@ public sealed partial class AntiEntropy(
         public int Completed;
         public int StillDiffering;
         public int Conflicts;
+        public int Deferred;
+        public string? Error;
 
-        public PeerRepair Result(string peer, int compared, int differing, int deferred, string? error) =>
-            new(peer, compared, differing, deferred, Sent, Received, RecordBytes, TreeBytes, Completed, StillDiffering, Conflicts, error);
+        public PeerRepair Result(string peer, int compared, int differing, string? error) =>
+            new(peer, compared, differing, Deferred, Sent, Received, RecordBytes, TreeBytes, Completed, StillDiffering, Conflicts, error);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Repaired {Partition} @ {Bucket} with {Peer}: sent {Sent}, received {Received} records; roots equal")]
@@ -317,6 +360,9 @@ public sealed partial class AntiEntropy(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} records of {Partition} have the same id but other content on {Peer}; left alone")]
     private partial void LogConflicts(int count, string partition, string peer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Repair of {Partition} @ {Bucket} with {Peer} failed: {Reason}; next round")]
+    private partial void LogBucketFailed(string partition, string bucket, string peer, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Anti-entropy with {Peer} failed: {Reason}")]
     private partial void LogPeerFailed(string peer, string reason);

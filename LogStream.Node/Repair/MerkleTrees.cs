@@ -19,6 +19,10 @@ public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
 
     public BucketTree? Find(BucketKey bucket) => _trees.GetValueOrDefault(bucket);
 
+    /// <summary>Whether records were added to the bucket within <paramref name="period"/> (ingest is landing there).</summary>
+    public bool WrittenWithin(BucketKey bucket, TimeSpan period) =>
+        Find(bucket) is { LastWrite: > 0 } tree && timeProvider.GetElapsedTime(tree.LastWrite) < period;
+
     public IEnumerable<KeyValuePair<BucketKey, BucketTree>> All => _trees;
 
     public override void OnBucketLoaded(BucketKey bucket, ReadOnlySpan<RecordDigest> records)

@@ -3,12 +3,17 @@ using LogStream.Node.Repair.Grpc;
 using LogStream.Node.Replication;
 using LogStream.Node.Ring;
 using LogStream.Node.Storage;
+using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Repair;
 
 /// <summary>This node's side of anti-entropy: roots, tree nodes, digests and records of its buckets, for a peer.</summary>
-public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILogStore store, RingView ringView) : Grpc.Repair.RepairBase
+public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILogStore store, RingView ringView, IOptions<RepairOptions> options)
+    : Grpc.Repair.RepairBase
 {
+    /// <summary>A background round asked, and the bucket is being written to here: listing its digests now would cost ingest.</summary>
+    private bool Busy(BucketKey bucket, bool deferBusy) => deferBusy && trees.WrittenWithin(bucket, options.Value.QuietPeriod);
+
     public override Task<RootsReply> GetRoots(RootsRequest request, ServerCallContext context)
     {
         var reply = new RootsReply();
@@ -27,6 +32,8 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
     public override Task<TreeNodesReply> GetTreeNodes(TreeNodesRequest request, ServerCallContext context)
     {
         var bucket = ToKey(request.Bucket);
+        if (Busy(bucket, request.DeferBusy))
+            return Task.FromResult(new TreeNodesReply { Busy = true });
         var reply = new TreeNodesReply();
         foreach (var prefix in request.Prefixes)
         {
@@ -40,6 +47,8 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
     public override Task<DigestsReply> GetDigests(DigestsRequest request, ServerCallContext context)
     {
         var bucket = ToKey(request.Bucket);
+        if (Busy(bucket, request.DeferBusy))
+            return Task.FromResult(new DigestsReply { Busy = true });
         var reply = new DigestsReply();
         foreach (var node in request.Nodes)
         {

@@ -129,8 +129,8 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
     }
 
     /// <summary>
-    /// Any other internal call to a peer (anti-entropy), on the peer's channel, behind its read breaker and timeout,
-    /// with the cluster secret.
+    /// Any other internal call to a peer (anti-entropy), on the peer's channel, behind its repair breaker and
+    /// <see cref="ReplicationOptions.RepairAttemptTimeout"/>, with the cluster secret.
     /// </summary>
     public async Task<TReply> CallAsync<TReply>(
         Member target, string operation, Func<CallInvoker, CallOptions, Task<TReply>> call, CancellationToken cancellationToken)
@@ -139,7 +139,7 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         var started = _timeProvider.GetTimestamp();
         try
         {
-            var reply = await peer.Read.ExecuteAsync(
+            var reply = await peer.Repair.ExecuteAsync(
                 async (state, token) => await state.Call(state.Invoker, state.Headers.WithCancellationToken(token)),
                 (Call: call, peer.Invoker, Headers: new CallOptions(_secret.Headers)),
                 cancellationToken);
@@ -237,10 +237,17 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
             .AddCircuitBreaker(BreakerOptions(id, "read", new CircuitBreakerStateProvider()))
             .AddTimeout(_options.ReadAttemptTimeout)
             .Build();
+        // Anti-entropy calls (tree nodes, digests, fetches of many records) are heavier than reads: their own bound and
+        // breaker, so a slow repair never opens the circuit that client reads depend on.
+        var repair = new ResiliencePipelineBuilder { TimeProvider = _timeProvider }
+            .AddCircuitBreaker(BreakerOptions(id, "repair", new CircuitBreakerStateProvider()))
+            .AddTimeout(_options.RepairAttemptTimeout)
+            .Build();
         Peer? peer = null;
         var writes = new ReplicaWriteQueue(request => ReplicateAsync(peer!, id, request, CancellationToken.None), _selfId,
             _options.MaxWriteCallsPerPeer, _options.MaxRecordsPerWriteCall);
-        peer = new Peer(address, channel, channel.CreateCallInvoker(), new Grpc.Replica.ReplicaClient(channel), write, read, writeBreaker, writes);
+        peer = new Peer(address, channel, channel.CreateCallInvoker(), new Grpc.Replica.ReplicaClient(channel), write, read, repair, writeBreaker,
+            writes);
         return peer;
     }
 
@@ -284,6 +291,7 @@ public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
         Grpc.Replica.ReplicaClient Client,
         ResiliencePipeline Write,
         ResiliencePipeline Read,
+        ResiliencePipeline Repair,
         CircuitBreakerStateProvider WriteBreaker,
         ReplicaWriteQueue Writes);
 

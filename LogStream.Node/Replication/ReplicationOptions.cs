@@ -13,6 +13,9 @@ public sealed class ReplicationOptions : IValidatableObject
     /// <summary>Bound of one read call to a peer. Default 5 s.</summary>
     public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Bound of one anti-entropy call to a peer (tree nodes, digests, a fetch of many records). Default 30 s.</summary>
+    public TimeSpan RepairAttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Replicate calls of client writes running at once to one peer; writes arriving meanwhile wait and go together
     /// in the next call. Default 2.
@@ -55,6 +58,7 @@ public sealed class ReplicationOptions : IValidatableObject
         foreach (var (name, value) in new[]
                  {
                      (nameof(WriteAttemptTimeout), WriteAttemptTimeout), (nameof(ReadAttemptTimeout), ReadAttemptTimeout),
+                     (nameof(RepairAttemptTimeout), RepairAttemptTimeout),
                      (nameof(BreakerSamplingDuration), BreakerSamplingDuration), (nameof(BreakerBreakDuration), BreakerBreakDuration),
                      (nameof(ReadRepairTimeout), ReadRepairTimeout),
                  })

@@ -1,6 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
 using LogStream.Testing;
+using RepairGrpc = LogStream.Node.Repair.Grpc;
 using Xunit.Abstractions;
 
 namespace LogStream.Integration.Tests.Repair;
@@ -13,6 +16,8 @@ public sealed class ManualRepairClusterFixture : NodeClusterFixture
         ["LogStream:Repair:Enabled"] = "false",
         ["LogStream:Chaos:Enabled"] = "true",
         ["LogStream:Hints:Enabled"] = "false",
+        // Long enough that a bucket written by a test is still busy when the test's defer_busy round looks at it.
+        ["LogStream:Repair:QuietPeriod"] = "00:00:30",
     };
 }
 
@@ -31,6 +36,13 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
             .ToDictionary(
                 p => $"{p.GetProperty("partition").GetString()} @ {p.GetProperty("bucket").GetString()}",
                 p => (p.GetProperty("records").GetInt64(), p.GetProperty("root").GetString()!));
+    }
+
+    private static async Task<string> InternalAddressAsync(NodeProcess node)
+    {
+        var view = await node.GetJsonAsync("/api/cluster");
+        return view.GetProperty("members").EnumerateArray()
+            .Single(m => m.GetProperty("id").GetString() == node.NodeId).GetProperty("internal_address").GetString()!;
     }
 
     private static async Task<JsonElement> RepairAsync(NodeProcess node)
@@ -177,6 +189,46 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
 
         output.WriteLine(round.ToString());
         await AssertInSyncAsync(cluster, run, records.Count);
+    }
+
+    [SkippableFact]
+    public async Task ABackgroundRoundLeavesBucketsBeingWrittenToForALaterRound()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var records = TestRecords.Generate(600, run, sources: 1);
+        await IngestAsync(cluster, records);
+        using (var lose = await cluster[1].Http.PostAsync("/api/chaos/lose?fraction=0.1", null))
+            Assert.True((await lose.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("removed").GetInt64() > 0);
+        // Ingest lands in every bucket of the run again, so each is inside the quiet period.
+        var fresh = records.GroupBy(r => r.Timestamp.UtcDateTime.Hour)
+            .Select((bucket, i) => bucket.First() with { Id = $"{run}-fresh-{i}" })
+            .ToList();
+        await IngestAsync(cluster, fresh);
+
+        using var deferring = await cluster[0].Http.PostAsync("/api/repair?defer_busy=true", null);
+        var round = JsonDocument.Parse(await deferring.Content.ReadAsStringAsync()).RootElement;
+        output.WriteLine(round.ToString());
+        var withNode1 = round.GetProperty("peers").EnumerateArray().Single(p => p.GetProperty("peer").GetString() == "node-1");
+        Assert.True(withNode1.GetProperty("buckets_deferred").GetInt32() >= 1, withNode1.ToString());
+        Assert.NotEqual(await BucketsAsync(cluster[0], run), await BucketsAsync(cluster[1], run));
+
+        // The peer, too, answers "busy" instead of listing a busy bucket's deeper tree, when asked to defer.
+        using var channel = GrpcChannel.ForAddress(await InternalAddressAsync(cluster[1]));
+        var peer = new RepairGrpc.Repair.RepairClient(channel);
+        var secret = new Metadata { { "x-logstream-cluster-secret", NodeProcess.DefaultClusterSecret } };
+        var roots = await peer.GetRootsAsync(new RepairGrpc.RootsRequest { Requester = "node-0" }, secret);
+        var busyBucket = roots.Roots.First(r => r.Bucket.Partition.Contains(run, StringComparison.Ordinal)).Bucket;
+        var deep = new RepairGrpc.TreeNodesRequest { Bucket = busyBucket, Level = 11, Prefixes = { 0UL }, DeferBusy = true };
+        Assert.True((await peer.GetTreeNodesAsync(deep, secret)).Busy);
+        deep.DeferBusy = false;
+        var answered = await peer.GetTreeNodesAsync(deep, secret);
+        Assert.False(answered.Busy);
+        Assert.Single(answered.Hashes);
+
+        // A round asked for without defer_busy repairs busy buckets too.
+        await RepairAsync(cluster[0]);
+        await AssertInSyncAsync(cluster, run, records.Count + fresh.Count);
     }
 
     [SkippableFact]
