@@ -27,23 +27,26 @@ public sealed class DigestIndex
 
     public static DigestIndex Build(IReadOnlyList<RecordDigest> digests, long version)
     {
-        var entries = new (ulong IdHash, ulong RecordHash, RecordDigest Digest)[digests.Count];
-        for (var i = 0; i < entries.Length; i++)
+        // Sort primitive keys with an index array beside them (no comparison delegate, 8-byte moves): a bucket of
+        // millions is sorted several times faster than as tuples. Records with equal id hashes may come in any order:
+        // every node covers them together (same prefix range), and XOR and counts do not depend on order.
+        var idHashes = new ulong[digests.Count];
+        var recordHashes = new ulong[digests.Count];
+        var order = new int[digests.Count];
+        for (var i = 0; i < idHashes.Length; i++)
         {
             var digest = digests[i];
-            var (idHash, recordHash) = RecordHashes.Both(digest.Id, digest.ContentHash);
-            entries[i] = (idHash, recordHash, digest);
+            (idHashes[i], recordHashes[i]) = RecordHashes.Both(digest.Id, digest.ContentHash);
+            order[i] = i;
         }
-        Array.Sort(entries, static (a, b) => a.IdHash != b.IdHash ? a.IdHash.CompareTo(b.IdHash) : string.CompareOrdinal(a.Digest.Id, b.Digest.Id));
+        Array.Sort(idHashes, order);
 
-        var idHashes = new ulong[entries.Length];
-        var prefixXor = new ulong[entries.Length + 1];
-        var sorted = new RecordDigest[entries.Length];
-        for (var i = 0; i < entries.Length; i++)
+        var prefixXor = new ulong[idHashes.Length + 1];
+        var sorted = new RecordDigest[idHashes.Length];
+        for (var i = 0; i < idHashes.Length; i++)
         {
-            idHashes[i] = entries[i].IdHash;
-            prefixXor[i + 1] = prefixXor[i] ^ entries[i].RecordHash;
-            sorted[i] = entries[i].Digest;
+            prefixXor[i + 1] = prefixXor[i] ^ recordHashes[order[i]];
+            sorted[i] = digests[order[i]];
         }
         return new DigestIndex(idHashes, prefixXor, sorted, version);
     }
