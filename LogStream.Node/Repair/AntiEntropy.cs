@@ -206,10 +206,11 @@ public sealed partial class AntiEntropy(
                 throw new InvalidOperationException($"{peer.Id} answered {reply.Hashes.Count} tree nodes for {split.Count} asked");
 
             frontier = [];
+            var mine = views.View(bucket);
             for (var i = 0; i < split.Count; i++)
             {
                 var parent = split[i];
-                var (myLeft, myLeftRecords) = views.Node(bucket, level, parent.Prefix);
+                var (myLeft, myLeftRecords) = mine.Node(level, parent.Prefix);
                 var (theirLeft, theirLeftRecords) = (reply.Hashes[i], (long)reply.Records[i]);
                 var left = new Differing(level, parent.Prefix, myLeft, myLeftRecords, theirLeft, theirLeftRecords);
                 var right = new Differing(level, parent.Prefix | (1UL << (64 - level)),
@@ -237,7 +238,13 @@ public sealed partial class AntiEntropy(
         }
 
         var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
-        var mineDigests = settle.SelectMany(n => views.Digests(bucket, (int)n.Level, n.Prefix)).ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
+        var myView = views.View(bucket);
+        var mineDigests = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (var node in settle)
+        {
+            foreach (var digest in myView.Digests((int)node.Level, node.Prefix))
+                mineDigests[digest.Id] = digest.ContentHash;
+        }
         var missingThere = mineDigests.Keys.Where(k => !theirDigests.ContainsKey(k)).ToList();
         var missingHere = theirDigests.Keys.Where(k => !mineDigests.ContainsKey(k)).ToList();
         var conflicts = mineDigests.Count(m => theirDigests.TryGetValue(m.Key, out var h) && h != m.Value);

@@ -16,20 +16,12 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
 
     public (ulong Root, long Records) Root(BucketKey bucket) => trees.Find(bucket)?.Root ?? (0, 0);
 
-    public (ulong Hash, long Records) Node(BucketKey bucket, int level, ulong prefix)
-    {
-        var tree = trees.Find(bucket);
-        if (tree is null)
-            return (0, 0);
-        return level <= BucketTree.LeafBits ? tree.Node(level, prefix) : Index(bucket, tree).Node(level, prefix);
-    }
-
-    /// <summary>The digests of the records under a node.</summary>
-    public RecordDigest[] Digests(BucketKey bucket, int level, ulong prefix)
-    {
-        var tree = trees.Find(bucket);
-        return tree is null ? [] : Index(bucket, tree).Digests(level, prefix).ToArray();
-    }
+    /// <summary>
+    /// A look at one bucket for one request (one level of a descent, one digest exchange): below the stored leaves
+    /// it takes the digest index once, so records landing meanwhile cannot make every node of the request rebuild
+    /// it. Slightly stale answers are harmless: a repair verifies the roots at the end.
+    /// </summary>
+    public BucketView View(BucketKey bucket) => new(this, bucket, trees.Find(bucket));
 
     private DigestIndex Index(BucketKey bucket, BucketTree tree)
     {
@@ -42,5 +34,23 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
             _indexes.Clear();
         _indexes[bucket] = index;
         return index;
+    }
+
+    /// <summary>See <see cref="View"/>.</summary>
+    public sealed class BucketView(BucketViews views, BucketKey bucket, BucketTree? tree)
+    {
+        private DigestIndex? _index;
+
+        private DigestIndex Index => _index ??= views.Index(bucket, tree!);
+
+        public (ulong Hash, long Records) Node(int level, ulong prefix)
+        {
+            if (tree is null)
+                return (0, 0);
+            return level <= BucketTree.LeafBits ? tree.Node(level, prefix) : Index.Node(level, prefix);
+        }
+
+        /// <summary>The digests of the records under a node.</summary>
+        public ReadOnlySpan<RecordDigest> Digests(int level, ulong prefix) => tree is null ? [] : Index.Digests(level, prefix);
     }
 }

@@ -35,9 +35,10 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
         if (Busy(bucket, request.DeferBusy))
             return Task.FromResult(new TreeNodesReply { Busy = true });
         var reply = new TreeNodesReply();
+        var view = views.View(bucket);
         foreach (var prefix in request.Prefixes)
         {
-            var (hash, records) = views.Node(bucket, (int)request.Level, prefix);
+            var (hash, records) = view.Node((int)request.Level, prefix);
             reply.Hashes.Add(hash);
             reply.Records.Add((ulong)records);
         }
@@ -50,9 +51,10 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
         if (Busy(bucket, request.DeferBusy))
             return Task.FromResult(new DigestsReply { Busy = true });
         var reply = new DigestsReply();
+        var view = views.View(bucket);
         foreach (var node in request.Nodes)
         {
-            foreach (var digest in views.Digests(bucket, (int)node.Level, node.Prefix))
+            foreach (var digest in view.Digests((int)node.Level, node.Prefix))
                 reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
         }
         return Task.FromResult(reply);
