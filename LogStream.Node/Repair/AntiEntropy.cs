@@ -154,13 +154,7 @@ public sealed partial class AntiEntropy(
     /// Background rounds leave a bucket that became busy while its turn came, or while its trees were being compared,
     /// for a later round: listing the digests of a bucket under ingest costs the writers CPU and is stale at once.
     /// </summary>
-    private bool DeferredAsBusy(BucketKey bucket, bool deferBusy, Tally tally)
-    {
-        if (!deferBusy || !IsBusy(bucket))
-            return false;
-        Interlocked.Increment(ref tally.Deferred);
-        return true;
-    }
+    private bool DeferredAsBusy(BucketKey bucket, bool deferBusy, Tally tally) => deferBusy && IsBusy(bucket) && tally.Defer();
 
     private async Task RepairBucketAsync(Member peer, BucketKey bucket, (ulong Root, long Records) theirRoot, bool deferBusy, Tally tally,
         CancellationToken cancellationToken)
@@ -197,11 +191,8 @@ public sealed partial class AntiEntropy(
             request.Prefixes.AddRange(split.Select(n => n.Prefix));
             var reply = await CallAsync(peer, "repair.nodes", (c, o) => c.GetTreeNodesAsync(request, o).ResponseAsync, cancellationToken);
             TreeBytes(tally, request.CalculateSize() + reply.CalculateSize());
-            if (reply.Busy)
-            {
-                Interlocked.Increment(ref tally.Deferred);
+            if (reply.Busy && tally.Defer())
                 return;
-            }
             if (reply.Hashes.Count != split.Count || reply.Records.Count != split.Count)
                 throw new InvalidOperationException($"{peer.Id} answered {reply.Hashes.Count} tree nodes for {split.Count} asked");
 
@@ -231,11 +222,8 @@ public sealed partial class AntiEntropy(
         digestsRequest.Nodes.AddRange(settle);
         var digestsReply = await CallAsync(peer, "repair.digests", (c, o) => c.GetDigestsAsync(digestsRequest, o).ResponseAsync, cancellationToken);
         TreeBytes(tally, digestsRequest.CalculateSize() + digestsReply.CalculateSize());
-        if (digestsReply.Busy)
-        {
-            Interlocked.Increment(ref tally.Deferred);
+        if (digestsReply.Busy && tally.Defer())
             return;
-        }
 
         var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
         var myView = views.View(bucket);
@@ -354,6 +342,13 @@ public sealed partial class AntiEntropy(
         public int Conflicts;
         public int Deferred;
         public string? Error;
+
+        /// <summary>Counts a bucket left for a later round; true, so it reads as a condition.</summary>
+        public bool Defer()
+        {
+            Interlocked.Increment(ref Deferred);
+            return true;
+        }
 
         public PeerRepair Result(string peer, int compared, int differing, string? error) =>
             new(peer, compared, differing, Deferred, Sent, Received, RecordBytes, TreeBytes, Completed, StillDiffering, Conflicts, error);

@@ -43,6 +43,9 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The internal (replica gRPC) listener.</summary>
+    public string InternalAddress => $"http://127.0.0.1:{Spec.InternalPort}";
+
     public HttpClient Http { get; }
 
     public string NodeId => Spec.NodeId;

@@ -38,11 +38,14 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
                 p => (p.GetProperty("records").GetInt64(), p.GetProperty("root").GetString()!));
     }
 
-    private static async Task<string> InternalAddressAsync(NodeProcess node)
+    /// <summary>Chaos: the node really loses a fraction of its records; returns how many (at least one).</summary>
+    private static async Task<long> LoseAsync(NodeProcess node, double fraction)
     {
-        var view = await node.GetJsonAsync("/api/cluster");
-        return view.GetProperty("members").EnumerateArray()
-            .Single(m => m.GetProperty("id").GetString() == node.NodeId).GetProperty("internal_address").GetString()!;
+        using var lose = await node.Http.PostAsync(FormattableString.Invariant($"/api/chaos/lose?fraction={fraction}"), null);
+        var loss = await lose.Content.ReadFromJsonAsync<JsonElement>();
+        var removed = loss.GetProperty("removed").GetInt64();
+        Assert.True(removed > 0, loss.ToString());
+        return removed;
     }
 
     private static async Task<JsonElement> RepairAsync(NodeProcess node)
@@ -87,10 +90,7 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
         var appendedRecords = await MetricAsync(cluster[1], "logstream_storage_records_appended_total");
         var averageRecordBytes = appendedBytes / appendedRecords;
 
-        using var lose = await cluster[1].Http.PostAsync("/api/chaos/lose?fraction=0.05", null);
-        var loss = await lose.Content.ReadFromJsonAsync<JsonElement>();
-        var lost = loss.GetProperty("removed").GetInt64();
-        Assert.True(lost > 0, loss.ToString());
+        var lost = await LoseAsync(cluster[1], 0.05);
         var before = await BucketsAsync(cluster[1], run);
         Assert.NotEqual(await BucketsAsync(cluster[0], run), before);
         var recordBytesBefore = await MetricAsync(cluster[0], "logstream_repair_bytes_total", ("kind", "records"));
@@ -198,8 +198,7 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
         var run = Run();
         var records = TestRecords.Generate(600, run, sources: 1);
         await IngestAsync(cluster, records);
-        using (var lose = await cluster[1].Http.PostAsync("/api/chaos/lose?fraction=0.1", null))
-            Assert.True((await lose.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("removed").GetInt64() > 0);
+        await LoseAsync(cluster[1], 0.1);
         // Ingest lands in every bucket of the run again, so each is inside the quiet period.
         var fresh = records.GroupBy(r => r.Timestamp.UtcDateTime.Hour)
             .Select((bucket, i) => bucket.First() with { Id = $"{run}-fresh-{i}" })
@@ -214,7 +213,7 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
         Assert.NotEqual(await BucketsAsync(cluster[0], run), await BucketsAsync(cluster[1], run));
 
         // The peer, too, answers "busy" instead of listing a busy bucket's deeper tree, when asked to defer.
-        using var channel = GrpcChannel.ForAddress(await InternalAddressAsync(cluster[1]));
+        using var channel = GrpcChannel.ForAddress(cluster[1].InternalAddress);
         var peer = new RepairGrpc.Repair.RepairClient(channel);
         var secret = new Metadata { { "x-logstream-cluster-secret", NodeProcess.DefaultClusterSecret } };
         var roots = await peer.GetRootsAsync(new RepairGrpc.RootsRequest { Requester = "node-0" }, secret);
