@@ -24,6 +24,16 @@ public sealed class AppHostFixture : AppHostFixture<Projects.LogStream_AppHost>
         return base.Resources(model).Concat(HasPrometheus ? ["prometheus"] : []);
     }
 
+    /// <summary>The dashboard's snapshot lists the three nodes up, each one answering, and nothing is stale.</summary>
+    protected override Task FormedAsync() => Wait.UntilAsync(async () =>
+    {
+        var snapshot = await SnapshotAsync();
+        var nodes = snapshot.GetProperty("nodes").EnumerateArray().ToList();
+        return !snapshot.GetProperty("stale").GetBoolean()
+               && nodes.Select(n => n.GetProperty("id").GetString()).SequenceEqual(Nodes)
+               && nodes.All(n => n.GetProperty("state").GetString() == "up" && n.GetProperty("reachable").GetBoolean());
+    }, TimeSpan.FromSeconds(60), "the dashboard to list node-0..2 up and answering");
+
     /// <summary>The web's <c>GET /metrics</c> snapshot.</summary>
     public async Task<JsonElement> SnapshotAsync()
     {

@@ -55,8 +55,15 @@ public abstract class AppHostFixture<TAppHost> : IAsyncLifetime where TAppHost :
         var model = App.Services.GetRequiredService<DistributedApplicationModel>();
         foreach (var resource in Resources(model))
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, timeout.Token).WaitAsync(timeout.Token);
+        await FormedAsync();
         StartDuration = clock.Elapsed;
     }
+
+    /// <summary>
+    /// Waits (bounded) for what the tests assume beyond healthy resources. A node is healthy (HTTP 200, degraded) before
+    /// its first heartbeat reaches Redis, so a busy machine can run the first test before every member is registered.
+    /// </summary>
+    protected virtual Task FormedAsync() => Task.CompletedTask;
 
     public HttpClient Client(string resource)
     {
