@@ -47,34 +47,42 @@ public sealed class RedisMembershipStore : IMembershipStore
         return TryParse(value, out var row) ? row : null;
     }
 
-    public async Task<bool> TryWriteAsync(MemberRow row, long expectedVersion, CancellationToken cancellationToken)
+    public Task<bool> TryWriteAsync(MemberRow row, long expectedVersion, CancellationToken cancellationToken) =>
+        CompareAndSetAsync(row.Id, expectedVersion, transaction =>
+            _ = transaction.HashSetAsync(_membersKey, row.Id, Serialize(row with { Version = expectedVersion + 1 })), cancellationToken);
+
+    public Task<bool> TryRemoveAsync(string memberId, long expectedVersion, CancellationToken cancellationToken) =>
+        CompareAndSetAsync(memberId, expectedVersion, transaction => _ = transaction.HashDeleteAsync(_membersKey, memberId),
+            cancellationToken, mustExist: true);
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the member's field if it holds <paramref name="expectedVersion"/> (0: absent).
+    /// The transaction re-checks the exact bytes compared, under WATCH. WATCH guards the whole hash, so another member's
+    /// heartbeat landing between our check and EXEC aborts it although our row did not change: then look again, after a
+    /// short jittered pause once it happened twice, until the row itself holds another version (refused) or the caller's
+    /// token ends. Every abort means another writer's EXEC succeeded, so the members as a whole always make progress.
+    /// </summary>
+    private async Task<bool> CompareAndSetAsync(string memberId, long expectedVersion, Action<ITransaction> change,
+        CancellationToken cancellationToken, bool mustExist = false)
     {
         var db = Db;
-        var current = await db.HashGetAsync(_membersKey, row.Id).WaitAsync(cancellationToken);
-        var currentVersion = TryParse(current, out var stored) ? stored.Version : 0;
-        if (currentVersion != expectedVersion)
-            return false;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (attempt >= 2)
+                await Task.Delay(Random.Shared.Next(1, Math.Min(attempt, 20) + 1), cancellationToken);
+            var current = await db.HashGetAsync(_membersKey, memberId).WaitAsync(cancellationToken);
+            var exists = TryParse(current, out var stored);
+            if ((exists ? stored.Version : 0) != expectedVersion || (mustExist && !exists))
+                return false;
 
-        // The condition re-checks the exact bytes we compared, under WATCH: a concurrent writer aborts us.
-        var transaction = db.CreateTransaction();
-        transaction.AddCondition(current.IsNull
-            ? Condition.HashNotExists(_membersKey, row.Id)
-            : Condition.HashEqual(_membersKey, row.Id, current));
-        _ = transaction.HashSetAsync(_membersKey, row.Id, Serialize(row with { Version = expectedVersion + 1 }));
-        return await transaction.ExecuteAsync().WaitAsync(cancellationToken);
-    }
-
-    public async Task<bool> TryRemoveAsync(string memberId, long expectedVersion, CancellationToken cancellationToken)
-    {
-        var db = Db;
-        var current = await db.HashGetAsync(_membersKey, memberId).WaitAsync(cancellationToken);
-        if (!TryParse(current, out var stored) || stored.Version != expectedVersion)
-            return false;
-
-        var transaction = db.CreateTransaction();
-        transaction.AddCondition(Condition.HashEqual(_membersKey, memberId, current));
-        _ = transaction.HashDeleteAsync(_membersKey, memberId);
-        return await transaction.ExecuteAsync().WaitAsync(cancellationToken);
+            var transaction = db.CreateTransaction();
+            transaction.AddCondition(current.IsNull
+                ? Condition.HashNotExists(_membersKey, memberId)
+                : Condition.HashEqual(_membersKey, memberId, current));
+            change(transaction);
+            if (await transaction.ExecuteAsync().WaitAsync(cancellationToken))
+                return true;
+        }
     }
 
     public Task PublishAsync(MembershipEvent membershipEvent, CancellationToken cancellationToken) =>

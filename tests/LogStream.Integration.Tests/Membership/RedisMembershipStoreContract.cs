@@ -4,43 +4,73 @@ using StackExchange.Redis;
 
 namespace LogStream.Integration.Tests.Membership;
 
-/// <summary>The membership contract against a real redis-server.</summary>
-[Collection(RedisCollection.Name)]
-public sealed class RedisMembershipStoreContract(RedisFixture redis) : MembershipStoreContract
+/// <summary>
+/// Each store on its own connection, as each node has one: transactions of different connections interleave on the
+/// server (one connection would send every WATCH … EXEC block in order and hide conflicts).
+/// </summary>
+internal sealed class OwnConnections(Func<string> connectionString) : IAsyncLifetime
 {
-    protected override Task<IMembershipStore> CreateStoreAsync(string clusterName)
+    private readonly List<ConnectionMultiplexer> _connections = [];
+
+    public async Task<IMembershipStore> CreateStoreAsync(string clusterName)
     {
-        redis.Require();
-        return Task.FromResult<IMembershipStore>(new RedisMembershipStore(() => redis.Connection, clusterName));
+        var connection = await ConnectionMultiplexer.ConnectAsync(connectionString());
+        lock (_connections)
+            _connections.Add(connection);
+        return new RedisMembershipStore(() => connection, clusterName);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var connection in _connections)
+            await connection.DisposeAsync();
     }
 }
 
-/// <summary>The same contract against embedded Garnet, the fallback when neither Docker nor redis-server exists.</summary>
-public sealed class GarnetMembershipStoreContract : MembershipStoreContract, IClassFixture<GarnetMembershipStoreContract.GarnetFixture>
+/// <summary>The membership contract against a real redis-server.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisMembershipStoreContract(RedisFixture redis) : MembershipStoreContract, IAsyncLifetime
 {
-    private readonly GarnetFixture _garnet;
+    private readonly OwnConnections _connections = new(() => redis.Require().ConnectionString);
 
-    public GarnetMembershipStoreContract(GarnetFixture garnet) => _garnet = garnet;
+    protected override Task<IMembershipStore> CreateStoreAsync(string clusterName) => _connections.CreateStoreAsync(clusterName);
 
-    protected override Task<IMembershipStore> CreateStoreAsync(string clusterName) =>
-        Task.FromResult<IMembershipStore>(new RedisMembershipStore(() => _garnet.Connection, clusterName));
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _connections.DisposeAsync();
+}
+
+/// <summary>The same contract against embedded Garnet, the fallback when neither Docker nor redis-server exists.</summary>
+public sealed class GarnetMembershipStoreContract : MembershipStoreContract, IClassFixture<GarnetMembershipStoreContract.GarnetFixture>, IAsyncLifetime
+{
+    private readonly OwnConnections _connections;
+
+    public GarnetMembershipStoreContract(GarnetFixture garnet) => _connections = new(() => garnet.ConnectionString);
+
+    protected override Task<IMembershipStore> CreateStoreAsync(string clusterName) => _connections.CreateStoreAsync(clusterName);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _connections.DisposeAsync();
 
     public sealed class GarnetFixture : IAsyncLifetime
     {
         private GarnetServerHost? _server;
 
-        public ConnectionMultiplexer Connection { get; private set; } = null!;
+        public string ConnectionString => _server!.ConnectionString;
 
-        public async Task InitializeAsync()
+        public Task InitializeAsync()
         {
             _server = new GarnetServerHost();
-            Connection = await ConnectionMultiplexer.ConnectAsync(_server.ConnectionString);
+            return Task.CompletedTask;
         }
 
-        public async Task DisposeAsync()
+        public Task DisposeAsync()
         {
-            await Connection.DisposeAsync();
             _server?.Dispose();
+            return Task.CompletedTask;
         }
     }
 }
