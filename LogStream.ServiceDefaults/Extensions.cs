@@ -91,7 +91,8 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Maps <c>/health</c> (every check; Degraded still answers 200 so a degraded node keeps serving)
+    /// Maps <c>/health</c> (readiness: every check; Degraded still answers 200 so a degraded node keeps serving, Unhealthy
+    /// answers 503)
     /// and <c>/alive</c> (liveness only) in every environment: Kubernetes probes need both.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)

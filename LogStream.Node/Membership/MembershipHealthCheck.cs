@@ -3,8 +3,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace LogStream.Node.Membership;
 
 /// <summary>
-/// Healthy while the member table answers; Degraded (still HTTP 200, still serving) while it does not,
-/// because reads and writes go on with the last known ring.
+/// Unhealthy (HTTP 503: not ready) until the node has registered and read the member table once, because before that
+/// it has no ring to coordinate with and peers do not know it; Healthy while the member table answers; Degraded (still
+/// HTTP 200, still serving) when it stops answering later, because reads and writes go on with the last known ring.
 /// </summary>
 public sealed class MembershipHealthCheck(MembershipView view) : IHealthCheck
 {
@@ -18,9 +19,13 @@ public sealed class MembershipHealthCheck(MembershipView view) : IHealthCheck
         };
         if (!state.Degraded)
             return Task.FromResult(HealthCheckResult.Healthy("membership store reachable", data));
+        if (state.LastContact is null)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy(
+                $"not registered yet: the membership store has not answered since start ({state.LastError})", data: data));
+        }
 
-        var since = state.LastContact is { } contact ? $"last contact {contact:O}" : "never reached";
         return Task.FromResult(HealthCheckResult.Degraded(
-            $"membership store unreachable ({state.LastError}); {since}; serving with the last known cluster view", data: data));
+            $"membership store unreachable ({state.LastError}); last contact {state.LastContact:O}; serving with the last known cluster view", data: data));
     }
 }

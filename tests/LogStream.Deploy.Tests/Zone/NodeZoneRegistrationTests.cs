@@ -129,10 +129,12 @@ public sealed class NodeZoneRegistrationTests : IDisposable
             Assert.Contains("HTTP 403 Forbidden", refused.Message);
             Assert.Contains("The node starts with no zone", refused.Message);
 
-            // And the node is up: liveness and readiness answer 200 (readiness is degraded: no Redis here).
+            // And the node runs: liveness answers 200; readiness 503 only because there is no Redis here to join.
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_publicPort}"), Timeout = TimeSpan.FromSeconds(10) };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/alive")).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+            using var ready = await http.GetAsync("/health");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("not registered yet", await ready.Content.ReadAsStringAsync());
         }
         finally
         {

@@ -63,6 +63,27 @@ public sealed class MembershipAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task TheNodeIsNotReadyUntilItHasRegisteredOnce()
+    {
+        var (agent, view) = NewAgent("node-0");
+        var health = new MembershipHealthCheck(view);
+        _server.Unreachable = true;
+
+        var before = await health.CheckHealthAsync(new HealthCheckContext());
+        await agent.TickAsync(CancellationToken.None);
+        var unreachable = await health.CheckHealthAsync(new HealthCheckContext());
+        _server.Unreachable = false;
+        await agent.TickAsync(CancellationToken.None);
+        var registered = await health.CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, before.Status);
+        Assert.Equal(HealthStatus.Unhealthy, unreachable.Status);
+        Assert.Contains("not registered yet", unreachable.Description);
+        Assert.Equal(HealthStatus.Healthy, registered.Status);
+        Assert.NotNull(view.Snapshot.Find("node-0"));
+    }
+
+    [Fact]
     public async Task EveryTickWritesAHeartbeatWithTheCurrentTime()
     {
         var (agent, _) = NewAgent("node-0");
