@@ -5,15 +5,18 @@ using StackExchange.Redis;
 namespace LogStream.Node.Membership;
 
 /// <summary>
-/// The member table in Redis (or any RESP server with hashes, WATCH/MULTI and pub/sub, e.g. Garnet):
-/// one hash per cluster (<c>logstream:{cluster}:members</c>), one field per member holding its row as JSON,
-/// and a pub/sub channel (<c>logstream:{cluster}:membership</c>) for prompt join/leave announcements.
-/// No Lua: versioned writes are WATCH-guarded transactions.
+/// The member table in Redis (or any RESP server with strings, sets, WATCH/MULTI and pub/sub, e.g. Garnet): one key
+/// per member (<c>logstream:{cluster}:member:{id}</c>) holding its row as JSON, a set of the member ids
+/// (<c>logstream:{cluster}:members</c>), and a pub/sub channel (<c>logstream:{cluster}:membership</c>) for prompt
+/// join/leave announcements. The braces are a hash tag: every key of a cluster lives in one Redis Cluster slot. No Lua:
+/// versioned writes are WATCH-guarded transactions on the member's own key, so they conflict only with writes of the
+/// same row (one hash for all members made every heartbeat abort the others' transactions).
 /// </summary>
 public sealed class RedisMembershipStore : IMembershipStore
 {
     private readonly Func<IConnectionMultiplexer> _connect;
-    private readonly RedisKey _membersKey;
+    private readonly string _prefix;
+    private readonly RedisKey _idsKey;
     private readonly RedisChannel _channel;
     private IConnectionMultiplexer? _connection;
 
@@ -21,7 +24,8 @@ public sealed class RedisMembershipStore : IMembershipStore
     public RedisMembershipStore(Func<IConnectionMultiplexer> connect, string clusterName)
     {
         _connect = connect;
-        _membersKey = $"logstream:{clusterName}:members";
+        _prefix = $"logstream:{{{clusterName}}}:member:";
+        _idsKey = $"logstream:{{{clusterName}}}:members";
         _channel = RedisChannel.Literal($"logstream:{clusterName}:membership");
     }
 
@@ -29,13 +33,20 @@ public sealed class RedisMembershipStore : IMembershipStore
 
     private IDatabase Db => Connection.GetDatabase();
 
+    private RedisKey MemberKey(string memberId) => _prefix + memberId;
+
     public async Task<IReadOnlyList<MemberRow>> ReadAllAsync(CancellationToken cancellationToken)
     {
-        var entries = await Db.HashGetAllAsync(_membersKey).WaitAsync(cancellationToken);
-        var rows = new List<MemberRow>(entries.Length);
-        foreach (var entry in entries)
+        var db = Db;
+        var ids = await db.SetMembersAsync(_idsKey).WaitAsync(cancellationToken);
+        if (ids.Length == 0)
+            return [];
+        var values = await db.StringGetAsync(ids.Select(id => MemberKey(id!)).ToArray()).WaitAsync(cancellationToken);
+        var rows = new List<MemberRow>(values.Length);
+        foreach (var value in values)
         {
-            if (TryParse(entry.Value, out var row))
+            // A member removed between the two reads has no row any more: it is simply not listed.
+            if (TryParse(value, out var row))
                 rows.Add(row);
         }
         return rows;
@@ -43,47 +54,44 @@ public sealed class RedisMembershipStore : IMembershipStore
 
     public async Task<MemberRow?> ReadAsync(string memberId, CancellationToken cancellationToken)
     {
-        var value = await Db.HashGetAsync(_membersKey, memberId).WaitAsync(cancellationToken);
+        var value = await Db.StringGetAsync(MemberKey(memberId)).WaitAsync(cancellationToken);
         return TryParse(value, out var row) ? row : null;
     }
 
-    public Task<bool> TryWriteAsync(MemberRow row, long expectedVersion, CancellationToken cancellationToken) =>
-        CompareAndSetAsync(row.Id, expectedVersion, transaction =>
-            _ = transaction.HashSetAsync(_membersKey, row.Id, Serialize(row with { Version = expectedVersion + 1 })), cancellationToken);
-
-    public Task<bool> TryRemoveAsync(string memberId, long expectedVersion, CancellationToken cancellationToken) =>
-        CompareAndSetAsync(memberId, expectedVersion, transaction => _ = transaction.HashDeleteAsync(_membersKey, memberId),
-            cancellationToken, mustExist: true);
-
-    /// <summary>
-    /// Applies <paramref name="change"/> to the member's field if it holds <paramref name="expectedVersion"/> (0: absent).
-    /// The transaction re-checks the exact bytes compared, under WATCH. WATCH guards the whole hash, so another member's
-    /// heartbeat landing between our check and EXEC aborts it although our row did not change: then look again, after a
-    /// short jittered pause once it happened twice, until the row itself holds another version (refused) or the caller's
-    /// token ends. Every abort means another writer's EXEC succeeded, so the members as a whole always make progress.
-    /// </summary>
-    private async Task<bool> CompareAndSetAsync(string memberId, long expectedVersion, Action<ITransaction> change,
-        CancellationToken cancellationToken, bool mustExist = false)
+    public async Task<bool> TryWriteAsync(MemberRow row, long expectedVersion, CancellationToken cancellationToken)
     {
+        var key = MemberKey(row.Id);
         var db = Db;
-        for (var attempt = 0; ; attempt++)
-        {
-            if (attempt >= 2)
-                await Task.Delay(Random.Shared.Next(1, Math.Min(attempt, 20) + 1), cancellationToken);
-            var current = await db.HashGetAsync(_membersKey, memberId).WaitAsync(cancellationToken);
-            var exists = TryParse(current, out var stored);
-            if ((exists ? stored.Version : 0) != expectedVersion || (mustExist && !exists))
-                return false;
+        var current = await db.StringGetAsync(key).WaitAsync(cancellationToken);
+        if (CurrentVersion(current) != expectedVersion)
+            return false;
 
-            var transaction = db.CreateTransaction();
-            transaction.AddCondition(current.IsNull
-                ? Condition.HashNotExists(_membersKey, memberId)
-                : Condition.HashEqual(_membersKey, memberId, current));
-            change(transaction);
-            if (await transaction.ExecuteAsync().WaitAsync(cancellationToken))
-                return true;
-        }
+        // The condition re-checks the exact bytes compared, under WATCH of this member's key: a concurrent writer of
+        // the same row aborts us.
+        var transaction = db.CreateTransaction();
+        transaction.AddCondition(current.IsNull ? Condition.KeyNotExists(key) : Condition.StringEqual(key, current));
+        _ = transaction.StringSetAsync(key, Serialize(row with { Version = expectedVersion + 1 }));
+        _ = transaction.SetAddAsync(_idsKey, row.Id);
+        return await transaction.ExecuteAsync().WaitAsync(cancellationToken);
     }
+
+    public async Task<bool> TryRemoveAsync(string memberId, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var key = MemberKey(memberId);
+        var db = Db;
+        var current = await db.StringGetAsync(key).WaitAsync(cancellationToken);
+        if (current.IsNull || CurrentVersion(current) != expectedVersion)
+            return false;
+
+        var transaction = db.CreateTransaction();
+        transaction.AddCondition(Condition.StringEqual(key, current));
+        _ = transaction.KeyDeleteAsync(key);
+        _ = transaction.SetRemoveAsync(_idsKey, memberId);
+        return await transaction.ExecuteAsync().WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The version of a stored row; 0 when there is none (or it cannot be read, and so cannot be ours).</summary>
+    private static long CurrentVersion(RedisValue value) => TryParse(value, out var row) ? row.Version : 0;
 
     public Task PublishAsync(MembershipEvent membershipEvent, CancellationToken cancellationToken) =>
         Connection.GetSubscriber()
