@@ -60,8 +60,8 @@ public abstract class AppHostFixture<TAppHost> : IAsyncLifetime where TAppHost :
     }
 
     /// <summary>
-    /// Waits (bounded) for what the tests assume beyond healthy resources. A node is healthy (HTTP 200, degraded) before
-    /// its first heartbeat reaches Redis, so a busy machine can run the first test before every member is registered.
+    /// Waits (bounded) for what the tests assume beyond healthy resources: a healthy node has registered, but what
+    /// others show of it (a peer's member table, the dashboard's snapshot) follows one refresh later.
     /// </summary>
     protected virtual Task FormedAsync() => Task.CompletedTask;
 
