@@ -8,7 +8,7 @@ namespace LogStream.Integration.Tests.Membership;
 /// Each store on its own connection, as each node has one: transactions of different connections interleave on the
 /// server (one connection would send every WATCH … EXEC block in order and hide conflicts).
 /// </summary>
-internal sealed class OwnConnections(Func<string> connectionString) : IAsyncLifetime
+internal sealed class OwnConnections(Func<string> connectionString) : IAsyncDisposable
 {
     private readonly List<ConnectionMultiplexer> _connections = [];
 
@@ -20,9 +20,7 @@ internal sealed class OwnConnections(Func<string> connectionString) : IAsyncLife
         return new RedisMembershipStore(() => connection, clusterName);
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         foreach (var connection in _connections)
             await connection.DisposeAsync();
@@ -39,7 +37,7 @@ public sealed class RedisMembershipStoreContract(RedisFixture redis) : Membershi
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync() => _connections.DisposeAsync();
+    public Task DisposeAsync() => _connections.DisposeAsync().AsTask();
 }
 
 /// <summary>The same contract against embedded Garnet, the fallback when neither Docker nor redis-server exists.</summary>
@@ -53,7 +51,7 @@ public sealed class GarnetMembershipStoreContract : MembershipStoreContract, ICl
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync() => _connections.DisposeAsync();
+    public Task DisposeAsync() => _connections.DisposeAsync().AsTask();
 
     public sealed class GarnetFixture : IAsyncLifetime
     {
