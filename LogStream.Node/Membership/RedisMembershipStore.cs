@@ -58,35 +58,37 @@ public sealed class RedisMembershipStore : IMembershipStore
         return TryParse(value, out var row) ? row : null;
     }
 
-    public async Task<bool> TryWriteAsync(MemberRow row, long expectedVersion, CancellationToken cancellationToken)
-    {
-        var key = MemberKey(row.Id);
-        var db = Db;
-        var current = await db.StringGetAsync(key).WaitAsync(cancellationToken);
-        if (CurrentVersion(current) != expectedVersion)
-            return false;
+    public Task<bool> TryWriteAsync(MemberRow row, long expectedVersion, CancellationToken cancellationToken) =>
+        CompareAndSetAsync(row.Id, expectedVersion, mustExist: false, (transaction, key) =>
+        {
+            _ = transaction.StringSetAsync(key, Serialize(row with { Version = expectedVersion + 1 }));
+            _ = transaction.SetAddAsync(_idsKey, row.Id);
+        }, cancellationToken);
 
-        // The condition re-checks the exact bytes compared, under WATCH of this member's key: a concurrent writer of
-        // the same row aborts us.
-        var transaction = db.CreateTransaction();
-        transaction.AddCondition(current.IsNull ? Condition.KeyNotExists(key) : Condition.StringEqual(key, current));
-        _ = transaction.StringSetAsync(key, Serialize(row with { Version = expectedVersion + 1 }));
-        _ = transaction.SetAddAsync(_idsKey, row.Id);
-        return await transaction.ExecuteAsync().WaitAsync(cancellationToken);
-    }
+    public Task<bool> TryRemoveAsync(string memberId, long expectedVersion, CancellationToken cancellationToken) =>
+        CompareAndSetAsync(memberId, expectedVersion, mustExist: true, (transaction, key) =>
+        {
+            _ = transaction.KeyDeleteAsync(key);
+            _ = transaction.SetRemoveAsync(_idsKey, memberId);
+        }, cancellationToken);
 
-    public async Task<bool> TryRemoveAsync(string memberId, long expectedVersion, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies <paramref name="change"/> when the member's row holds <paramref name="expectedVersion"/> (0: no row).
+    /// The condition re-checks the exact bytes compared, under WATCH of this member's key: a concurrent writer of the
+    /// same row aborts us.
+    /// </summary>
+    private async Task<bool> CompareAndSetAsync(string memberId, long expectedVersion, bool mustExist, Action<ITransaction, RedisKey> change,
+        CancellationToken cancellationToken)
     {
         var key = MemberKey(memberId);
         var db = Db;
         var current = await db.StringGetAsync(key).WaitAsync(cancellationToken);
-        if (current.IsNull || CurrentVersion(current) != expectedVersion)
+        if ((mustExist && current.IsNull) || CurrentVersion(current) != expectedVersion)
             return false;
 
         var transaction = db.CreateTransaction();
-        transaction.AddCondition(Condition.StringEqual(key, current));
-        _ = transaction.KeyDeleteAsync(key);
-        _ = transaction.SetRemoveAsync(_idsKey, memberId);
+        transaction.AddCondition(current.IsNull ? Condition.KeyNotExists(key) : Condition.StringEqual(key, current));
+        change(transaction, key);
         return await transaction.ExecuteAsync().WaitAsync(cancellationToken);
     }
 
