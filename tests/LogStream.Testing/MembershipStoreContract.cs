@@ -134,13 +134,14 @@ public abstract class MembershipStoreContract
         for (var i = 0; i < writers.Length; i++)
             writers[i] = await CreateStoreAsync(cluster);
 
-        using var start = new ManualResetEventSlim();
+        // Released together, without blocking a pool thread each (an embedded server shares the test's thread pool).
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var attempts = writers.Select((store, i) => Task.Run(async () =>
         {
-            start.Wait();
+            await start.Task;
             return await store.TryWriteAsync(Row("node-0", incarnation: 10 + i), expectedVersion: 1, CancellationToken.None);
         })).ToArray();
-        start.Set();
+        start.SetResult();
         var results = await Task.WhenAll(attempts);
 
         Assert.Equal(1, results.Count(won => won));

@@ -8,13 +8,25 @@ namespace LogStream.Integration.Tests.Membership;
 /// Each store on its own connection, as each node has one: transactions of different connections interleave on the
 /// server (one connection would send every WATCH … EXEC block in order and hide conflicts).
 /// </summary>
-internal sealed class OwnConnections(Func<string> connectionString) : IAsyncDisposable
+internal sealed class OwnConnections : IAsyncDisposable
 {
+    private readonly Func<string> _connectionString;
     private readonly List<ConnectionMultiplexer> _connections = [];
+
+    public OwnConnections(Func<string> connectionString)
+    {
+        _connectionString = connectionString;
+        // Up to 16 connections per test, and an embedded Garnet, share this process's thread pool (a node has one
+        // connection per process): start with enough workers that a burst of transactions does not wait seconds for
+        // the pool to inject threads and run into the client's 5 s timeout.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < 64)
+            ThreadPool.SetMinThreads(64, io);
+    }
 
     public async Task<IMembershipStore> CreateStoreAsync(string clusterName)
     {
-        var connection = await ConnectionMultiplexer.ConnectAsync(connectionString());
+        var connection = await ConnectionMultiplexer.ConnectAsync(_connectionString());
         lock (_connections)
             _connections.Add(connection);
         return new RedisMembershipStore(() => connection, clusterName);
