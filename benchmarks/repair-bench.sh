@@ -53,8 +53,16 @@ print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x
       f"({tree_bytes / max(lost, 1):.0f} B per lost record)")
 PY
 
-ingest() { # prints records/s of one timed ingest of DURATION
+cpu_ticks() { for i in 0 1 2; do awk '{printf "%d ", $14+$15}' "/proc/$(cat "$LOGSTREAM_BENCH_DATA/node-$i.pid")/stat"; done; }
+sealed() { echo $(( $(metric "$N0" logstream_storage_buckets_sealed_total "") + $(metric "$N1" logstream_storage_buckets_sealed_total "") \
+  + $(metric "http://127.0.0.1:$((PORT + 2))" logstream_storage_buckets_sealed_total "") )); }
+ingest() { # prints records/s of one timed ingest of DURATION; what else ran meanwhile goes to stderr
+  local cpu0 seal0 cpu1
+  cpu0=($(cpu_ticks)); seal0=$(sealed)
   $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet --json "$LOGSTREAM_BENCH_DATA/lg.json" >/dev/null 2>&1 || true
+  cpu1=($(cpu_ticks))
+  echo "  during the run: node CPU-s ${cpu1[0]}-${cpu0[0]} ${cpu1[1]}-${cpu0[1]} ${cpu1[2]}-${cpu0[2]}, buckets sealed $(( $(sealed) - seal0 ))" \
+    | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+-[0-9]+$/) { split($i, a, "-"); $i = sprintf("%.1f", (a[1] - a[2]) / 100) } print }' >&2
   python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['ingest']['records_per_second']))" "$LOGSTREAM_BENCH_DATA/lg.json"
 }
 # Both timed runs start from the same state: node-2 has just lost 1 % of every bucket (chaos), then the machine settles
@@ -72,7 +80,7 @@ with_repair() { # node-0 runs a round every 2 s (as the background service does)
   ( while true; do
       curl -s -XPOST "$N0/api/repair?defer_busy=true" >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
       echo >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
-      sleep 2
+      sleep "${ROUND_EVERY:-2}"
     done ) &
   local loop=$!
   ingest

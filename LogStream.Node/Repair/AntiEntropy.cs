@@ -61,14 +61,19 @@ public sealed partial class AntiEntropy(
     IOptions<RepairOptions> options,
     TimeProvider timeProvider,
     RepairMetrics metrics,
+    RepairScheduler scheduler,
     ILogger<AntiEntropy> logger)
 {
     private readonly SemaphoreSlim _oneRoundAtATime = new(1, 1);
     private readonly RepairOptions _options = options.Value;
     private readonly RepairPacer _pacer = new(options.Value.MaxRecordsPerSecond, timeProvider);
 
+    /// <summary>Runs one round on the repair threads (<see cref="RepairScheduler"/>): under load, ingest gets the CPU first.</summary>
     /// <param name="deferBusyBuckets">Leave buckets written to within the quiet period for a later round (background rounds).</param>
-    public async Task<RepairRound> RunRoundAsync(bool deferBusyBuckets, CancellationToken cancellationToken)
+    public Task<RepairRound> RunRoundAsync(bool deferBusyBuckets, CancellationToken cancellationToken) =>
+        scheduler.RunAsync(() => RunRoundCoreAsync(deferBusyBuckets, cancellationToken), cancellationToken);
+
+    private async Task<RepairRound> RunRoundCoreAsync(bool deferBusyBuckets, CancellationToken cancellationToken)
     {
         await _oneRoundAtATime.WaitAsync(cancellationToken);
         try
@@ -123,7 +128,7 @@ public sealed partial class AntiEntropy(
                 tally.Deferred = toRepair.RemoveAll(item => IsBusy(item.Bucket));
 
             await Parallel.ForEachAsync(toRepair,
-                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentBuckets, CancellationToken = cancellationToken },
+                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentBuckets, TaskScheduler = scheduler, CancellationToken = cancellationToken },
                 async (item, token) =>
                 {
                     // One bucket's failure (a slow call, a peer restarting) leaves the others to be repaired.

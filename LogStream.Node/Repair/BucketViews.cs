@@ -29,7 +29,8 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
         var version = tree.Version;
         if (_indexes.TryGetValue(bucket, out var cached) && cached.Version == version)
             return cached;
-        var index = DigestIndex.Build(store.GetDigests(bucket), version);
+        // The listing holds the bucket's gate (appends wait for it): never on a low-priority thread.
+        var index = DigestIndex.Build(RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket)), version);
         if (_indexes.Count >= MaxCachedIndexes)
             _indexes.Clear();
         _indexes[bucket] = index;

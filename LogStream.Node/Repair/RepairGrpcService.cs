@@ -8,7 +8,9 @@ using Microsoft.Extensions.Options;
 namespace LogStream.Node.Repair;
 
 /// <summary>This node's side of anti-entropy: roots, tree nodes, digests and records of its buckets, for a peer.</summary>
-public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILogStore store, RingView ringView, IOptions<RepairOptions> options)
+/// Listing digests and reading records run on the repair threads (<see cref="RepairScheduler"/>), as this node's own rounds do.
+public sealed class RepairGrpcService(
+    MerkleTrees trees, BucketViews views, ILogStore store, RingView ringView, RepairScheduler scheduler, IOptions<RepairOptions> options)
     : Grpc.Repair.RepairBase
 {
     /// <summary>A background round asked, and the bucket is being written to here: listing its digests now would cost ingest.</summary>
@@ -29,11 +31,14 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
         return Task.FromResult(reply);
     }
 
-    public override Task<TreeNodesReply> GetTreeNodes(TreeNodesRequest request, ServerCallContext context)
+    public override Task<TreeNodesReply> GetTreeNodes(TreeNodesRequest request, ServerCallContext context) =>
+        scheduler.RunAsync(() => TreeNodes(request), context.CancellationToken);
+
+    private TreeNodesReply TreeNodes(TreeNodesRequest request)
     {
         var bucket = ToKey(request.Bucket);
         if (Busy(bucket, request.DeferBusy))
-            return Task.FromResult(new TreeNodesReply { Busy = true });
+            return new TreeNodesReply { Busy = true };
         var reply = new TreeNodesReply();
         var view = views.View(bucket);
         foreach (var prefix in request.Prefixes)
@@ -42,14 +47,17 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
             reply.Hashes.Add(hash);
             reply.Records.Add((ulong)records);
         }
-        return Task.FromResult(reply);
+        return reply;
     }
 
-    public override Task<DigestsReply> GetDigests(DigestsRequest request, ServerCallContext context)
+    public override Task<DigestsReply> GetDigests(DigestsRequest request, ServerCallContext context) =>
+        scheduler.RunAsync(() => Digests(request), context.CancellationToken);
+
+    private DigestsReply Digests(DigestsRequest request)
     {
         var bucket = ToKey(request.Bucket);
         if (Busy(bucket, request.DeferBusy))
-            return Task.FromResult(new DigestsReply { Busy = true });
+            return new DigestsReply { Busy = true };
         var reply = new DigestsReply();
         var view = views.View(bucket);
         foreach (var node in request.Nodes)
@@ -57,13 +65,16 @@ public sealed class RepairGrpcService(MerkleTrees trees, BucketViews views, ILog
             foreach (var digest in view.Digests((int)node.Level, node.Prefix))
                 reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
         }
-        return Task.FromResult(reply);
+        return reply;
     }
 
-    public override async Task<FetchRecordsReply> FetchRecords(FetchRecordsRequest request, ServerCallContext context)
+    public override Task<FetchRecordsReply> FetchRecords(FetchRecordsRequest request, ServerCallContext context) =>
+        scheduler.RunAsync(() => Records(request, context.CancellationToken), context.CancellationToken);
+
+    private async Task<FetchRecordsReply> Records(FetchRecordsRequest request, CancellationToken cancellationToken)
     {
         var reply = new FetchRecordsReply();
-        await foreach (var record in store.ReadRecordsAsync(ToKey(request.Bucket), request.Ids, context.CancellationToken))
+        await foreach (var record in store.ReadRecordsAsync(ToKey(request.Bucket), request.Ids, cancellationToken))
             reply.Records.Add(LocalReplica.Encode(record));
         return reply;
     }

@@ -14,6 +14,7 @@ public static class RepairHostingExtensions
         services.AddSingleton<IStorageObserver>(sp => sp.GetRequiredService<MerkleTrees>());
         services.AddSingleton<BucketViews>();
         services.AddSingleton<RepairMetrics>();
+        services.AddSingleton<RepairScheduler>();
         services.AddSingleton<AntiEntropy>();
         services.AddSingleton<Chaos>();
         services.AddHostedService<AntiEntropyService>();

@@ -36,6 +36,15 @@ public sealed class RepairOptions : IValidatableObject
     [Range(1, 10_000_000, ErrorMessage = "LogStream:Repair:MaxRecordsPerSecond must be between 1 and 10000000.")]
     public int MaxRecordsPerSecond { get; set; } = 50_000;
 
+    /// <summary>
+    /// How many nice levels below the node's other threads the threads doing repair's CPU work run (Linux; elsewhere
+    /// they run below normal priority), 0 to 19; 0 runs them at normal priority. Default 10: on a busy node a repair
+    /// thread weighs about a tenth of an ingest thread, so repair takes what ingest leaves; on an idle node it runs at
+    /// full speed.
+    /// </summary>
+    [Range(0, 19, ErrorMessage = "LogStream:Repair:Nice must be between 0 and 19.")]
+    public int Nice { get; set; } = 10;
+
     /// <summary>Records per shipment call. Default 1000.</summary>
     [Range(1, 100_000, ErrorMessage = "LogStream:Repair:BatchRecords must be between 1 and 100000.")]
     public int BatchRecords { get; set; } = 1000;

@@ -1,4 +1,5 @@
 using LogStream.Node.Membership;
+using LogStream.Node.Repair;
 using LogStream.Node.Ring;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,5 +56,12 @@ public sealed class OptionsValidationTests
     {
         var message = Failure<RingOptions>(new() { ["LogStream:Ring:ReplicationFactor"] = "0" }, RingOptions.SectionName);
         Assert.Contains("LogStream:Ring:ReplicationFactor must be between 1 and 9", message);
+    }
+
+    [Fact]
+    public void ARepairNiceValueOutsideZeroToNineteenIsRejectedNamingTheKey()
+    {
+        var message = Failure<RepairOptions>(new() { ["LogStream:Repair:Nice"] = "20" }, RepairOptions.SectionName);
+        Assert.Contains("LogStream:Repair:Nice must be between 0 and 19", message);
     }
 }
