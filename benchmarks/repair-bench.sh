@@ -5,6 +5,7 @@
 #   with repair rounds running, in ABBA order, after an untimed warm-up of both; before each timed run node-2 loses
 #   1 % (chaos) and the machine settles, so both runs start from the same divergence.
 # Usage: N=1000000 FRACTION=0.01 DURATION=20s benchmarks/repair-bench.sh
+#        REPAIR_ARGS=--LogStream:Repair:Nice=0 ... (extra node settings, e.g. repair at normal priority for an A/B)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-1000000}"
@@ -12,7 +13,7 @@ FRACTION="${FRACTION:-0.01}"
 DURATION="${DURATION:-20s}"
 PORT="${PORT:-7100}"
 export LOGSTREAM_BENCH_PORT="$PORT" LOGSTREAM_BENCH_DATA="${LOGSTREAM_BENCH_DATA:-/tmp/logstream-repair-bench}"
-export LOGSTREAM_BENCH_ARGS="--LogStream:Repair:Enabled=false"
+export LOGSTREAM_BENCH_ARGS="--LogStream:Repair:Enabled=false ${REPAIR_ARGS:-}"
 NODES="http://127.0.0.1:$PORT,http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))"
 N0="http://127.0.0.1:$PORT"
 N1="http://127.0.0.1:$((PORT + 1))"
@@ -53,16 +54,28 @@ print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x
       f"({tree_bytes / max(lost, 1):.0f} B per lost record)")
 PY
 
-cpu_ticks() { for i in 0 1 2; do awk '{printf "%d ", $14+$15}' "/proc/$(cat "$LOGSTREAM_BENCH_DATA/node-$i.pid")/stat"; done; }
-sealed() { echo $(( $(metric "$N0" logstream_storage_buckets_sealed_total "") + $(metric "$N1" logstream_storage_buckets_sealed_total "") \
-  + $(metric "http://127.0.0.1:$((PORT + 2))" logstream_storage_buckets_sealed_total "") )); }
-ingest() { # prints records/s of one timed ingest of DURATION; what else ran meanwhile goes to stderr
-  local cpu0 seal0 cpu1
-  cpu0=($(cpu_ticks)); seal0=$(sealed)
+node_stats() { # per node: CPU ticks, buckets sealed, gen-2 GCs, GC pause s, MB allocated
+  for i in 0 1 2; do
+    echo "$(awk '{print $14 + $15}' "/proc/$(cat "$LOGSTREAM_BENCH_DATA/node-$i.pid")/stat")" \
+      "$(metric "http://127.0.0.1:$((PORT + i))" logstream_storage_buckets_sealed_total "")" \
+      "$(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_collections_total 'gen2')" \
+      "$(curl -s "http://127.0.0.1:$((PORT + i))/metrics" | awk '$1 ~ /^dotnet_gc_pause_time_seconds_total/ { print $NF }')" \
+      "$(( $(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_heap_total_allocated_bytes_total "") / 1048576 ))"
+  done
+}
+ingest() { # prints records/s of one timed ingest of DURATION; what the nodes did meanwhile goes to stderr
+  local before after
+  before=$(node_stats)
   $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet --json "$LOGSTREAM_BENCH_DATA/lg.json" >/dev/null 2>&1 || true
-  cpu1=($(cpu_ticks))
-  echo "  during the run: node CPU-s ${cpu1[0]}-${cpu0[0]} ${cpu1[1]}-${cpu0[1]} ${cpu1[2]}-${cpu0[2]}, buckets sealed $(( $(sealed) - seal0 ))" \
-    | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+-[0-9]+$/) { split($i, a, "-"); $i = sprintf("%.1f", (a[1] - a[2]) / 100) } print }' >&2
+  after=$(node_stats)
+  python3 - "$before" "$after" >&2 <<'PY'
+import sys
+b, a = ([[float(x) for x in line.split()] for line in arg.splitlines()] for arg in sys.argv[1:])
+d = [[y - x for x, y in zip(bn, an)] for bn, an in zip(b, a)]
+print("  during the run, node-0/1/2: CPU " + " ".join(f"{n[0] / 100:.1f}" for n in d) + " s, buckets sealed "
+      + " ".join(f"{n[1]:.0f}" for n in d) + ", gen-2 GCs " + " ".join(f"{n[2]:.0f}" for n in d) + ", GC pauses "
+      + " ".join(f"{n[3]:.2f}" for n in d) + " s, allocated " + " ".join(f"{n[4]:.0f}" for n in d) + " MB")
+PY
   python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['ingest']['records_per_second']))" "$LOGSTREAM_BENCH_DATA/lg.json"
 }
 # Both timed runs start from the same state: node-2 has just lost 1 % of every bucket (chaos), then the machine settles
