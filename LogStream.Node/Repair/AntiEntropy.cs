@@ -246,9 +246,18 @@ public sealed partial class AntiEntropy(
         if (conflicts > 0)
             LogConflicts(conflicts, bucket.Partition, peer.Id);
 
-        var received = await PullAsync(peer, bucket, id, missingHere, tally, cancellationToken);
-        var sent = await PushAsync(peer, bucket, missingThere, tally, cancellationToken);
+        // Shipping stops when ingest starts landing in the bucket (background rounds): what was shipped stays, the
+        // rest is for a later round. Reading a bucket of millions of records must not compete with its writers.
+        var stop = () => deferBusy && IsBusy(bucket);
+        var (received, pullStopped) = await PullAsync(peer, id, missingHere, stop, tally, cancellationToken);
+        var (sent, pushStopped) = pullStopped ? (0, true) : await PushAsync(peer, bucket, missingThere, stop, tally, cancellationToken);
         metrics.Shipped(sent, received);
+        if (pullStopped || pushStopped)
+        {
+            tally.Defer();
+            metrics.Attempted(timeProvider.GetElapsedTime(started));
+            return;
+        }
 
         // Verified, not assumed: both roots must agree now.
         var check = new RootsRequest { Requester = local.NodeId };
@@ -287,12 +296,17 @@ public sealed partial class AntiEntropy(
         public bool Differs => MyHash != TheirHash || MyRecords != TheirRecords;
     }
 
-    private async Task<long> PullAsync(Member peer, BucketKey bucket, BucketId id, List<string> ids, Tally tally, CancellationToken cancellationToken)
+    /// <returns>Records received, and whether <paramref name="stop"/> ended the transfer early.</returns>
+    private async Task<(long Received, bool Stopped)> PullAsync(Member peer, BucketId id, List<string> ids, Func<bool> stop, Tally tally,
+        CancellationToken cancellationToken)
     {
         long received = 0;
+        var stopped = false;
         // Large requests: the peer reads its bucket once per request (a sealed bucket means decompressing it).
         foreach (var chunk in ids.Chunk(_options.BatchRecords * 10))
         {
+            if (stopped = stop())
+                break;
             await _pacer.AcquireAsync(chunk.Length, cancellationToken);
             var request = new FetchRecordsRequest { Bucket = id };
             request.Ids.AddRange(chunk);
@@ -306,21 +320,30 @@ public sealed partial class AntiEntropy(
             received += result.Added;
         }
         Interlocked.Add(ref tally.Received, received);
-        return received;
+        return (received, stopped);
     }
 
-    private async Task<long> PushAsync(Member peer, BucketKey bucket, List<string> ids, Tally tally, CancellationToken cancellationToken)
+    /// <returns>Records sent, and whether <paramref name="stop"/> ended the transfer early.</returns>
+    private async Task<(long Sent, bool Stopped)> PushAsync(Member peer, BucketKey bucket, List<string> ids, Func<bool> stop, Tally tally,
+        CancellationToken cancellationToken)
     {
         if (ids.Count == 0)
-            return 0;
+            return (0, false);
         // One pass over the bucket for every missing id (a sealed bucket is decompressed once, not once per chunk).
         var encoded = new List<ByteString>(ids.Count);
         await foreach (var record in store.ReadRecordsAsync(bucket, ids, cancellationToken))
+        {
+            if (encoded.Count % 1024 == 0 && stop())
+                return (0, true);
             encoded.Add(LocalReplica.Encode(record));
+        }
 
         long sent = 0;
+        var stopped = false;
         foreach (var chunk in encoded.Chunk(_options.BatchRecords))
         {
+            if (stopped = stop())
+                break;
             await _pacer.AcquireAsync(chunk.Length, cancellationToken);
             await client.ReplicateAsync(peer, chunk, handoff: true, cancellationToken);
             var bytes = chunk.Sum(e => (long)e.Length);
@@ -329,7 +352,7 @@ public sealed partial class AntiEntropy(
             sent += chunk.Length;
         }
         Interlocked.Add(ref tally.Sent, sent);
-        return sent;
+        return (sent, stopped);
     }
 
     private Task<TReply> CallAsync<TReply>(Member peer, string operation, Func<RepairClient, global::Grpc.Core.CallOptions, Task<TReply>> call, CancellationToken cancellationToken) =>
