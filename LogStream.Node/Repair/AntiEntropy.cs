@@ -202,7 +202,7 @@ public sealed partial class AntiEntropy(
                 throw new InvalidOperationException($"{peer.Id} answered {reply.Hashes.Count} tree nodes for {split.Count} asked");
 
             frontier = [];
-            var mine = views.View(bucket);
+            var mine = views.View(bucket, split.Select(n => (level, n.Prefix)));
             for (var i = 0; i < split.Count; i++)
             {
                 var parent = split[i];
@@ -231,7 +231,7 @@ public sealed partial class AntiEntropy(
             return;
 
         var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
-        var myView = views.View(bucket);
+        var myView = views.View(bucket, settle.Select(n => ((int)n.Level, n.Prefix)));
         var mineDigests = new Dictionary<string, ulong>(StringComparer.Ordinal);
         foreach (var node in settle)
         {

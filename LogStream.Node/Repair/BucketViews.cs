@@ -17,20 +17,24 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
     public (ulong Root, long Records) Root(BucketKey bucket) => trees.Find(bucket)?.Root ?? (0, 0);
 
     /// <summary>
-    /// A look at one bucket for one request (one level of a descent, one digest exchange): below the stored leaves
-    /// it takes the digest index once, so records landing meanwhile cannot make every node of the request rebuild
-    /// it. Slightly stale answers are harmless: a repair verifies the roots at the end.
+    /// A look at the tree nodes <paramref name="nodes"/> of one bucket for one request (one level of a descent, one
+    /// digest exchange): below the stored leaves it takes a digest index of their leaves once, so records landing
+    /// meanwhile cannot make every node of the request rebuild it. Slightly stale answers are harmless: a repair
+    /// verifies the roots at the end.
     /// </summary>
-    public BucketView View(BucketKey bucket) => new(this, bucket, trees.Find(bucket));
+    public BucketView View(BucketKey bucket, IEnumerable<(int Level, ulong Prefix)> nodes) =>
+        new(this, bucket, trees.Find(bucket), LeafSet.Of(nodes));
 
-    private DigestIndex Index(BucketKey bucket, BucketTree tree)
+    private DigestIndex Index(BucketKey bucket, BucketTree tree, LeafSet leaves)
     {
         // Read the version before the digests: a change in between makes the index look stale, never fresh.
         var version = tree.Version;
-        if (_indexes.TryGetValue(bucket, out var cached) && cached.Version == version)
+        if (_indexes.TryGetValue(bucket, out var cached) && cached.Version == version && cached.Covers(leaves))
             return cached;
         // The listing holds the bucket's gate (appends wait for it): never on a low-priority thread.
-        var index = DigestIndex.Build(RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket)), version);
+        var digests = RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket));
+        // Only the leaves asked for: a repair descends into the differing ones only.
+        var index = DigestIndex.Build(digests, version, leaves.Count == BucketTree.LeafCount ? null : leaves);
         if (_indexes.Count >= MaxCachedIndexes)
             _indexes.Clear();
         _indexes[bucket] = index;
@@ -38,11 +42,11 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
     }
 
     /// <summary>See <see cref="View"/>.</summary>
-    public sealed class BucketView(BucketViews views, BucketKey bucket, BucketTree? tree)
+    public sealed class BucketView(BucketViews views, BucketKey bucket, BucketTree? tree, LeafSet leaves)
     {
         private DigestIndex? _index;
 
-        private DigestIndex Index => _index ??= views.Index(bucket, tree!);
+        private DigestIndex Index => _index ??= views.Index(bucket, tree!, leaves);
 
         public (ulong Hash, long Records) Node(int level, ulong prefix)
         {
@@ -51,7 +55,7 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
             return level <= BucketTree.LeafBits ? tree.Node(level, prefix) : Index.Node(level, prefix);
         }
 
-        /// <summary>The digests of the records under a node.</summary>
+        /// <summary>The digests of the records under a node (one of those the view was taken for).</summary>
         public ReadOnlySpan<RecordDigest> Digests(int level, ulong prefix) => tree is null ? [] : Index.Digests(level, prefix);
     }
 }

@@ -40,7 +40,7 @@ public sealed class RepairGrpcService(
         if (Busy(bucket, request.DeferBusy))
             return new TreeNodesReply { Busy = true };
         var reply = new TreeNodesReply();
-        var view = views.View(bucket);
+        var view = views.View(bucket, request.Prefixes.Select(prefix => ((int)request.Level, prefix)));
         foreach (var prefix in request.Prefixes)
         {
             var (hash, records) = view.Node((int)request.Level, prefix);
@@ -59,7 +59,7 @@ public sealed class RepairGrpcService(
         if (Busy(bucket, request.DeferBusy))
             return new DigestsReply { Busy = true };
         var reply = new DigestsReply();
-        var view = views.View(bucket);
+        var view = views.View(bucket, request.Nodes.Select(node => ((int)node.Level, node.Prefix)));
         foreach (var node in request.Nodes)
         {
             foreach (var digest in view.Digests((int)node.Level, node.Prefix))

@@ -13,6 +13,7 @@ public class MerkleBenchmarks
 {
     private RecordDigest[] _digests = [];
     private BucketKey _bucket;
+    private LeafSet _tenLeaves = LeafSet.Of([]);
 
     [Params(1_000_000)]
     public int Records { get; set; }
@@ -25,6 +26,7 @@ public class MerkleBenchmarks
             .Select(i => new RecordDigest(Guid.CreateVersion7().ToString(), (ulong)random.NextInt64(), 250))
             .ToArray();
         _bucket = new BucketKey("source:checkout", DateTimeOffset.UnixEpoch);
+        _tenLeaves = LeafSet.Of(Enumerable.Range(0, 10).Select(i => (BucketTree.LeafBits, (ulong)(i * 100) << (64 - BucketTree.LeafBits))));
     }
 
     /// <summary>What start-up adds for a node holding <see cref="Records"/> records.</summary>
@@ -46,7 +48,11 @@ public class MerkleBenchmarks
         return tree;
     }
 
-    /// <summary>What a repair pays once per differing bucket (and version) to go below the stored leaves.</summary>
+    /// <summary>What a repair pays once per differing bucket (and version) to go below the stored leaves, when every leaf differs.</summary>
     [Benchmark]
     public DigestIndex BuildDigestIndex() => DigestIndex.Build(_digests, 1);
+
+    /// <summary>The same when ten of the 1024 leaves differ (a few lost records): only their records are indexed.</summary>
+    [Benchmark]
+    public DigestIndex BuildDigestIndexOfTenLeaves() => DigestIndex.Build(_digests, 1, _tenLeaves);
 }

@@ -48,6 +48,35 @@ public sealed class MerkleTreeTests
     }
 
     [Fact]
+    public void AnIndexOfSomeLeavesHoldsOnlyTheirRecordsAndAnswersForThemAsTheWholeIndexDoes()
+    {
+        var digests = Digests(20_000, seed: 7);
+        var whole = DigestIndex.Build(digests, version: 1);
+        // Two leaves asked for below the stored level, and a subtree of four leaves above it.
+        var deepA = (5UL << 54) | (1UL << 50);
+        var deepB = 700UL << 54;
+        var subtree = 0b10110UL << 59;
+        var leaves = LeafSet.Of([(14, deepA), (11, deepB), (5, subtree)]);
+        var some = DigestIndex.Build(digests, version: 1, leaves);
+
+        Assert.Equal(1 + 1 + 32, leaves.Count);
+        var expected = digests.Count(d => leaves.Contains(LeafSet.LeafOf(RecordHashes.IdHash(d.Id))));
+        Assert.Equal(expected, some.Count);
+        Assert.InRange(some.Count, 1, digests.Count / 20);
+        foreach (var (level, prefix) in new[] { (14, deepA), (11, deepB), (10, deepB), (24, deepB | (3UL << 40)), (5, subtree), (8, subtree | (1UL << 57)) })
+        {
+            Assert.Equal(whole.Node(level, prefix), some.Node(level, prefix));
+            Assert.Equal(whole.Digests(level, prefix).ToArray(), some.Digests(level, prefix).ToArray());
+        }
+
+        // A node outside the leaves it was built for is refused, never answered as empty.
+        Assert.False(some.Covers(10, 6UL << 54));
+        Assert.Throws<InvalidOperationException>(() => some.Node(10, 6UL << 54));
+        Assert.Throws<InvalidOperationException>(() => some.Digests(4, subtree));
+        Assert.True(whole.Covers(0, 0));
+    }
+
+    [Fact]
     public void TheRootDependsOnTheSetOfRecordsNotOnTheirOrder()
     {
         var digests = Digests(1000, seed: 3);
