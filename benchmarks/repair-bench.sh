@@ -54,13 +54,19 @@ print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x
       f"({tree_bytes / max(lost, 1):.0f} B per lost record)")
 PY
 
-node_stats() { # per node: CPU ticks, buckets sealed, gen-2 GCs, GC pause s, MB allocated
+node_stats() { # per node: CPU ticks, buckets sealed, gen-2 GCs, GC pause s, MB allocated; sums and counts (ms) of
+  # coordinator writes, replicate calls served and group commits
   for i in 0 1 2; do
+    local m
+    m=$(curl -s "http://127.0.0.1:$((PORT + i))/metrics")
     echo "$(awk '{print $14 + $15}' "/proc/$(cat "$LOGSTREAM_BENCH_DATA/node-$i.pid")/stat")" \
       "$(metric "http://127.0.0.1:$((PORT + i))" logstream_storage_buckets_sealed_total "")" \
       "$(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_collections_total 'gen2')" \
       "$(curl -s "http://127.0.0.1:$((PORT + i))/metrics" | awk '$1 ~ /^dotnet_gc_pause_time_seconds_total/ { print $NF }')" \
-      "$(( $(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_heap_total_allocated_bytes_total "") / 1048576 ))"
+      "$(( $(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_heap_total_allocated_bytes_total "") / 1048576 ))" \
+      "$(echo "$m" | awk '$1 ~ /^logstream_write_duration_seconds_sum/ { s += $NF * 1000 } $1 ~ /^logstream_write_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')" \
+      "$(echo "$m" | awk '/Replica\/Replicate/ && $1 ~ /^http_server_request_duration_seconds_sum/ { s += $NF * 1000 } /Replica\/Replicate/ && $1 ~ /^http_server_request_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')" \
+      "$(echo "$m" | awk '$1 ~ /^logstream_storage_fsync_duration_seconds_sum/ { s += $NF * 1000 } $1 ~ /^logstream_storage_fsync_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')"
   done
 }
 ingest() { # prints records/s of one timed ingest of DURATION; what the nodes did meanwhile goes to stderr
@@ -75,8 +81,14 @@ d = [[y - x for x, y in zip(bn, an)] for bn, an in zip(b, a)]
 print("  during the run, node-0/1/2: CPU " + " ".join(f"{n[0] / 100:.1f}" for n in d) + " s, buckets sealed "
       + " ".join(f"{n[1]:.0f}" for n in d) + ", gen-2 GCs " + " ".join(f"{n[2]:.0f}" for n in d) + ", GC pauses "
       + " ".join(f"{n[3]:.2f}" for n in d) + " s, allocated " + " ".join(f"{n[4]:.0f}" for n in d) + " MB")
+mean = lambda total, count: f"{total / count:.1f}" if count else "-"
+print("  mean ms, node-0/1/2: coordinated write " + " ".join(mean(n[5], n[6]) for n in d) + ", replicate served "
+      + " ".join(mean(n[7], n[8]) for n in d) + ", group commit " + " ".join(mean(n[9], n[10]) for n in d)
+      + " (" + " ".join(f"{n[10]:.0f}" for n in d) + " commits)")
 PY
-  python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['ingest']['records_per_second']))" "$LOGSTREAM_BENCH_DATA/lg.json"
+  python3 -c "import json,sys; i = json.load(open(sys.argv[1]))['ingest']; l = i['latency']
+print(f\"  client latency p50 {l['p50_ms']:.0f} ms, p99 {l['p99_ms']:.0f} ms, max {l['max_ms']:.0f} ms\", file=sys.stderr)
+print(round(i['records_per_second']))" "$LOGSTREAM_BENCH_DATA/lg.json"
 }
 # Both timed runs start from the same state: node-2 has just lost 1 % of every bucket (chaos), then the machine settles
 # (dirty pages written, 10 s idle). The chaos itself is not repair: it rewrites each of node-2's buckets, the current
