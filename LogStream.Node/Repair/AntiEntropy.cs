@@ -136,6 +136,10 @@ public sealed partial class AntiEntropy(
                     {
                         await RepairBucketAsync(peer, item.Bucket, item.Theirs, deferBusyBuckets, tally, token);
                     }
+                    catch (BucketBusyException)
+                    {
+                        tally.Defer();
+                    }
                     catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                     {
                         Interlocked.Increment(ref tally.StillDiffering);
@@ -170,6 +174,11 @@ public sealed partial class AntiEntropy(
         var started = timeProvider.GetTimestamp();
         var id = RepairGrpcService.ToId(bucket);
 
+        // Background rounds give up on a bucket as soon as ingest lands in it again: while building a digest index
+        // (a bucket of millions takes a while), and while shipping (what was shipped stays, the rest is for a later
+        // round). Work on a bucket of millions of records must not compete with its writers.
+        Func<bool> stop = () => deferBusy && IsBusy(bucket);
+
         // Descend level by level into the subtrees whose hash or count differ. Only left children travel: a right
         // child is its parent XOR its left sibling, on both sides.
         var settle = new List<TreeNode>();
@@ -202,7 +211,7 @@ public sealed partial class AntiEntropy(
                 throw new InvalidOperationException($"{peer.Id} answered {reply.Hashes.Count} tree nodes for {split.Count} asked");
 
             frontier = [];
-            var mine = views.View(bucket, split.Select(n => (level, n.Prefix)));
+            var mine = views.View(bucket, split.Select(n => (level, n.Prefix)), stop);
             for (var i = 0; i < split.Count; i++)
             {
                 var parent = split[i];
@@ -231,7 +240,7 @@ public sealed partial class AntiEntropy(
             return;
 
         var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
-        var myView = views.View(bucket, settle.Select(n => ((int)n.Level, n.Prefix)));
+        var myView = views.View(bucket, settle.Select(n => ((int)n.Level, n.Prefix)), stop);
         var mineDigests = new Dictionary<string, ulong>(StringComparer.Ordinal);
         foreach (var node in settle)
         {
@@ -246,9 +255,6 @@ public sealed partial class AntiEntropy(
         if (conflicts > 0)
             LogConflicts(conflicts, bucket.Partition, peer.Id);
 
-        // Shipping stops when ingest starts landing in the bucket (background rounds): what was shipped stays, the
-        // rest is for a later round. Reading a bucket of millions of records must not compete with its writers.
-        var stop = () => deferBusy && IsBusy(bucket);
         var (received, pullStopped) = await PullAsync(peer, id, missingHere, stop, tally, cancellationToken);
         var (sent, pushStopped) = pullStopped ? (0, true) : await PushAsync(peer, bucket, missingThere, stop, tally, cancellationToken);
         metrics.Shipped(sent, received);

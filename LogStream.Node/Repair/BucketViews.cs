@@ -22,19 +22,25 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
     /// meanwhile cannot make every node of the request rebuild it. Slightly stale answers are harmless: a repair
     /// verifies the roots at the end.
     /// </summary>
-    public BucketView View(BucketKey bucket, IEnumerable<(int Level, ulong Prefix)> nodes) =>
-        new(this, bucket, trees.Find(bucket), LeafSet.Of(nodes));
+    /// <param name="stop">
+    /// For background work: asked before and while a digest index is built (a bucket of millions takes a while);
+    /// true abandons the request with <see cref="BucketBusyException"/>.
+    /// </param>
+    public BucketView View(BucketKey bucket, IEnumerable<(int Level, ulong Prefix)> nodes, Func<bool>? stop = null) =>
+        new(this, bucket, trees.Find(bucket), LeafSet.Of(nodes), stop);
 
-    private DigestIndex Index(BucketKey bucket, BucketTree tree, LeafSet leaves)
+    private DigestIndex Index(BucketKey bucket, BucketTree tree, LeafSet leaves, Func<bool>? stop)
     {
         // Read the version before the digests: a change in between makes the index look stale, never fresh.
         var version = tree.Version;
         if (_indexes.TryGetValue(bucket, out var cached) && cached.Version == version && cached.Covers(leaves))
             return cached;
+        if (stop?.Invoke() == true)
+            throw new BucketBusyException();
         // The listing holds the bucket's gate (appends wait for it): never on a low-priority thread.
         var digests = RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket));
         // Only the leaves asked for: a repair descends into the differing ones only.
-        var index = DigestIndex.Build(digests, version, leaves.Count == BucketTree.LeafCount ? null : leaves);
+        var index = DigestIndex.Build(digests, version, leaves.Count == BucketTree.LeafCount ? null : leaves, stop);
         if (_indexes.Count >= MaxCachedIndexes)
             _indexes.Clear();
         _indexes[bucket] = index;
@@ -42,11 +48,11 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
     }
 
     /// <summary>See <see cref="View"/>.</summary>
-    public sealed class BucketView(BucketViews views, BucketKey bucket, BucketTree? tree, LeafSet leaves)
+    public sealed class BucketView(BucketViews views, BucketKey bucket, BucketTree? tree, LeafSet leaves, Func<bool>? stop)
     {
         private DigestIndex? _index;
 
-        private DigestIndex Index => _index ??= views.Index(bucket, tree!, leaves);
+        private DigestIndex Index => _index ??= views.Index(bucket, tree!, leaves, stop);
 
         public (ulong Hash, long Records) Node(int level, ulong prefix)
         {

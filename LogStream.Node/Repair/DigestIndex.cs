@@ -37,7 +37,8 @@ public sealed class DigestIndex
     public bool Covers(LeafSet leaves) => _leaves is null || _leaves.Contains(leaves);
 
     /// <param name="leaves">Index only the records of these stored leaves; null for all.</param>
-    public static DigestIndex Build(IReadOnlyList<RecordDigest> digests, long version, LeafSet? leaves = null)
+    /// <param name="stop">Asked every 64 Ki records and before sorting; true abandons the build (<see cref="BucketBusyException"/>).</param>
+    public static DigestIndex Build(IReadOnlyList<RecordDigest> digests, long version, LeafSet? leaves = null, Func<bool>? stop = null)
     {
         // Sort primitive keys with an index array beside them (no comparison delegate, 8-byte moves): a bucket of
         // millions is sorted several times faster than as tuples. Records with equal id hashes may come in any order:
@@ -51,6 +52,8 @@ public sealed class DigestIndex
             var kept = 0;
             for (var i = 0; i < count; i++)
             {
+                if ((i & 0xFFFF) == 0xFFFF && stop?.Invoke() == true)
+                    throw new BucketBusyException();
                 var digest = digests[i];
                 var (idHash, recordHash) = RecordHashes.Both(digest.Id, digest.ContentHash);
                 if (leaves is not null && !leaves.Contains(LeafSet.LeafOf(idHash)))
@@ -59,6 +62,8 @@ public sealed class DigestIndex
                 recordHashes[kept] = recordHash;
                 positions[kept++] = i;
             }
+            if (stop?.Invoke() == true)
+                throw new BucketBusyException();
             var keys = idHashes.AsSpan(0, kept).ToArray();
             var order = new int[kept];
             for (var i = 0; i < kept; i++)
@@ -141,3 +146,6 @@ public sealed class DigestIndex
         return lo;
     }
 }
+
+/// <summary>A background repair's work on a bucket was abandoned because ingest started landing in it.</summary>
+public sealed class BucketBusyException() : Exception("The bucket is being written to; left for a later round");

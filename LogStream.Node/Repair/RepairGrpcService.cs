@@ -16,6 +16,9 @@ public sealed class RepairGrpcService(
     /// <summary>A background round asked, and the bucket is being written to here: listing its digests now would cost ingest.</summary>
     private bool Busy(BucketKey bucket, bool deferBusy) => deferBusy && trees.WrittenWithin(bucket, options.Value.QuietPeriod);
 
+    /// <summary>Abandons building a digest index when the bucket becomes busy meanwhile (background rounds only).</summary>
+    private Func<bool>? Stop(BucketKey bucket, bool deferBusy) => deferBusy ? () => Busy(bucket, deferBusy: true) : null;
+
     public override Task<RootsReply> GetRoots(RootsRequest request, ServerCallContext context)
     {
         var reply = new RootsReply();
@@ -40,12 +43,19 @@ public sealed class RepairGrpcService(
         if (Busy(bucket, request.DeferBusy))
             return new TreeNodesReply { Busy = true };
         var reply = new TreeNodesReply();
-        var view = views.View(bucket, request.Prefixes.Select(prefix => ((int)request.Level, prefix)));
-        foreach (var prefix in request.Prefixes)
+        var view = views.View(bucket, request.Prefixes.Select(prefix => ((int)request.Level, prefix)), Stop(bucket, request.DeferBusy));
+        try
         {
-            var (hash, records) = view.Node((int)request.Level, prefix);
-            reply.Hashes.Add(hash);
-            reply.Records.Add((ulong)records);
+            foreach (var prefix in request.Prefixes)
+            {
+                var (hash, records) = view.Node((int)request.Level, prefix);
+                reply.Hashes.Add(hash);
+                reply.Records.Add((ulong)records);
+            }
+        }
+        catch (BucketBusyException)
+        {
+            return new TreeNodesReply { Busy = true };
         }
         return reply;
     }
@@ -59,11 +69,18 @@ public sealed class RepairGrpcService(
         if (Busy(bucket, request.DeferBusy))
             return new DigestsReply { Busy = true };
         var reply = new DigestsReply();
-        var view = views.View(bucket, request.Nodes.Select(node => ((int)node.Level, node.Prefix)));
-        foreach (var node in request.Nodes)
+        var view = views.View(bucket, request.Nodes.Select(node => ((int)node.Level, node.Prefix)), Stop(bucket, request.DeferBusy));
+        try
         {
-            foreach (var digest in view.Digests((int)node.Level, node.Prefix))
-                reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
+            foreach (var node in request.Nodes)
+            {
+                foreach (var digest in view.Digests((int)node.Level, node.Prefix))
+                    reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
+            }
+        }
+        catch (BucketBusyException)
+        {
+            return new DigestsReply { Busy = true };
         }
         return reply;
     }

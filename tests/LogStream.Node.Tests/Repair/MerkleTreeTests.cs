@@ -77,6 +77,17 @@ public sealed class MerkleTreeTests
     }
 
     [Fact]
+    public void ABuildAskedToStopIsAbandonedAndOneNotAskedIsComplete()
+    {
+        var digests = Digests(200_000, seed: 8);
+        var asked = 0;
+
+        Assert.Throws<BucketBusyException>(() => DigestIndex.Build(digests, version: 1, stop: () => ++asked >= 2));
+        Assert.Equal(2, asked);
+        Assert.Equal(digests.Count, DigestIndex.Build(digests, version: 1, stop: () => false).Count);
+    }
+
+    [Fact]
     public void TheRootDependsOnTheSetOfRecordsNotOnTheirOrder()
     {
         var digests = Digests(1000, seed: 3);
