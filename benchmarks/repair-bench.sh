@@ -69,11 +69,34 @@ node_stats() { # per node: CPU ticks, buckets sealed, gen-2 GCs, GC pause s, MB 
       "$(echo "$m" | awk '$1 ~ /^logstream_storage_fsync_duration_seconds_sum/ { s += $NF * 1000 } $1 ~ /^logstream_storage_fsync_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')"
   done
 }
+timeline() { # records ingested per second, over all coordinators, every 3 s (into timeline.txt) while the file sampling exists
+  python3 - "$PORT" "$LOGSTREAM_BENCH_DATA/sampling" > "$LOGSTREAM_BENCH_DATA/timeline.txt" <<'PY'
+import os, sys, time, urllib.request
+ports = [int(sys.argv[1]) + i for i in range(3)]
+def ingested():
+    total = 0
+    for port in ports:
+        for line in urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode().splitlines():
+            if line.startswith("logstream_records_ingested_total"):
+                total += float(line.split()[-1])
+    return total
+last, at = ingested(), time.monotonic()
+while os.path.exists(sys.argv[2]):
+    time.sleep(3)
+    now, t = ingested(), time.monotonic()
+    print(f"{(now - last) / (t - at) / 1000:.0f}", end=" ", flush=True)
+    last, at = now, t
+PY
+}
 ingest() { # prints records/s of one timed ingest of DURATION; what the nodes did meanwhile goes to stderr
   local before after
   before=$(node_stats)
+  touch "$LOGSTREAM_BENCH_DATA/sampling"
+  timeline & local sampler=$!
   $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet --json "$LOGSTREAM_BENCH_DATA/lg.json" >/dev/null 2>&1 || true
+  rm -f "$LOGSTREAM_BENCH_DATA/sampling"; wait $sampler || true
   after=$(node_stats)
+  echo "  ingest k records/s every 3 s: $(cat "$LOGSTREAM_BENCH_DATA/timeline.txt")" >&2
   python3 - "$before" "$after" >&2 <<'PY'
 import sys
 b, a = ([[float(x) for x in line.split()] for line in arg.splitlines()] for arg in sys.argv[1:])
