@@ -125,15 +125,18 @@ lose() {
   echo "node-2 lost $loss records (chaos took $(python3 -c "print(round($(date +%s.%N) - $t0 - 10, 1))") s)" >&2
 }
 with_repair() { # node-0 runs a round every 2 s (as the background service does) during the ingest
-  ( while true; do
+  # The loop ends with the ingest, after the round in flight (killing the loop would leave its curl, and the round,
+  # running; a round started after the ingest finds the current hour quiet and repairs it into the next run).
+  touch "$LOGSTREAM_BENCH_DATA/repairing"
+  ( while [ -f "$LOGSTREAM_BENCH_DATA/repairing" ]; do
       curl -s -XPOST "$N0/api/repair?defer_busy=true" >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
       echo >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
       sleep "${ROUND_EVERY:-2}"
     done ) &
   local loop=$!
   ingest
-  kill $loop 2>/dev/null || true
-  wait $loop 2>/dev/null || true
+  rm -f "$LOGSTREAM_BENCH_DATA/repairing"
+  wait $loop || true
 }
 # Warm the nodes first, ingest and repair alike: tiered JIT takes tens of seconds to settle on two cores, and a profile of
 # a cold repair round showed the JIT's threads at 9 % of all CPU while it ran. Untimed: a loss, then ingest with rounds.
