@@ -94,7 +94,7 @@ ingest() { # prints records/s of one timed ingest of DURATION; what the nodes di
   touch "$LOGSTREAM_BENCH_DATA/sampling"
   timeline & local sampler=$!
   $LG --nodes "$NODES" --duration "$DURATION" --batch 1000 --concurrency 8 --queries 0 --quiet --json "$LOGSTREAM_BENCH_DATA/lg.json" >/dev/null 2>&1 || true
-  rm -f "$LOGSTREAM_BENCH_DATA/sampling"; wait $sampler || true
+  rm -f "$LOGSTREAM_BENCH_DATA/sampling" "$LOGSTREAM_BENCH_DATA/repairing"; wait $sampler || true
   after=$(node_stats)
   echo "  ingest k records/s every 3 s: $(cat "$LOGSTREAM_BENCH_DATA/timeline.txt")" >&2
   python3 - "$before" "$after" >&2 <<'PY'
@@ -125,8 +125,9 @@ lose() {
   echo "node-2 lost $loss records (chaos took $(python3 -c "print(round($(date +%s.%N) - $t0 - 10, 1))") s)" >&2
 }
 with_repair() { # node-0 runs a round every 2 s (as the background service does) during the ingest
-  # The loop ends with the ingest, after the round in flight (killing the loop would leave its curl, and the round,
-  # running; a round started after the ingest finds the current hour quiet and repairs it into the next run).
+  # The loop ends when the load generator does (ingest removes the file), after the round in flight: killing the loop
+  # left its curl, and the round, running; a round started after the ingest finds the current hour quiet and repairs
+  # hundreds of thousands of records into the next run.
   touch "$LOGSTREAM_BENCH_DATA/repairing"
   ( while [ -f "$LOGSTREAM_BENCH_DATA/repairing" ]; do
       curl -s -XPOST "$N0/api/repair?defer_busy=true" >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
