@@ -50,7 +50,19 @@ public sealed partial class RepairScheduler : TaskScheduler, IDisposable
     public static T AtNormalPriority<T>(Func<T> work) =>
         s_current is null ? work() : Task.Run(work).GetAwaiter().GetResult();
 
-    protected override void QueueTask(Task task) => _queue.Add(task);
+    protected override void QueueTask(Task task)
+    {
+        try
+        {
+            _queue.Add(task);
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed (the node is stopping): a continuation still due runs on the pool rather than faulting the
+            // thread that completed what it awaited.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Scheduler.TryExecuteTask(state.Task), (Scheduler: this, Task: task), preferLocal: false);
+        }
+    }
 
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
         s_current == this && TryExecuteTask(task);

@@ -34,6 +34,26 @@ public sealed class RepairSchedulerTests
         Assert.StartsWith("logstream-repair-", names.after);
     }
 
+    [Fact]
+    public async Task AContinuationDueAfterDisposalRunsOnThePoolInsteadOfFaulting()
+    {
+        var scheduler = Scheduler(nice: 0);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var work = scheduler.RunAsync(async () =>
+        {
+            started.SetResult();
+            await release.Task;
+            return Thread.CurrentThread.Name ?? "";
+        }, CancellationToken.None);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        scheduler.Dispose();
+        release.SetResult();
+
+        Assert.DoesNotContain("logstream-repair-", await work.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     [SkippableFact]
     public async Task RepairThreadsRunTheConfiguredNiceLevelsLowerAndGateWorkRunsAtNormalPriority()
     {
