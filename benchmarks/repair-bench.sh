@@ -54,19 +54,18 @@ print(f"record bytes shipped {rec_bytes} = {rec_bytes / (lost * avg):.3f} x (k x
       f"({tree_bytes / max(lost, 1):.0f} B per lost record)")
 PY
 
-node_stats() { # per node: CPU ticks, buckets sealed, gen-2 GCs, GC pause s, MB allocated; sums and counts (ms) of
-  # coordinator writes, replicate calls served and group commits
+node_stats() { # per node, from one scrape: CPU ticks, buckets sealed, gen-2 GCs, GC pause s, MB allocated; sums and
+  # counts (ms) of coordinator writes, replicate calls served and group commits
+  total() { awk -v m="$2" -v l="$3" -v k="${4:-1}" '$1 ~ "^"m && index($0, l) { s += $NF * k } END { printf "%.3f", s }' <<< "$1"; }
   for i in 0 1 2; do
     local m
     m=$(curl -s "http://127.0.0.1:$((PORT + i))/metrics")
     echo "$(awk '{print $14 + $15}' "/proc/$(cat "$LOGSTREAM_BENCH_DATA/node-$i.pid")/stat")" \
-      "$(metric "http://127.0.0.1:$((PORT + i))" logstream_storage_buckets_sealed_total "")" \
-      "$(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_collections_total 'gen2')" \
-      "$(curl -s "http://127.0.0.1:$((PORT + i))/metrics" | awk '$1 ~ /^dotnet_gc_pause_time_seconds_total/ { print $NF }')" \
-      "$(( $(metric "http://127.0.0.1:$((PORT + i))" dotnet_gc_heap_total_allocated_bytes_total "") / 1048576 ))" \
-      "$(echo "$m" | awk '$1 ~ /^logstream_write_duration_seconds_sum/ { s += $NF * 1000 } $1 ~ /^logstream_write_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')" \
-      "$(echo "$m" | awk '/Replica\/Replicate/ && $1 ~ /^http_server_request_duration_seconds_sum/ { s += $NF * 1000 } /Replica\/Replicate/ && $1 ~ /^http_server_request_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')" \
-      "$(echo "$m" | awk '$1 ~ /^logstream_storage_fsync_duration_seconds_sum/ { s += $NF * 1000 } $1 ~ /^logstream_storage_fsync_duration_seconds_count/ { c += $NF } END { print s + 0, c + 0 }')"
+      "$(total "$m" logstream_storage_buckets_sealed_total "")" "$(total "$m" dotnet_gc_collections_total gen2)" \
+      "$(total "$m" dotnet_gc_pause_time_seconds_total "")" "$(total "$m" dotnet_gc_heap_total_allocated_bytes_total "" 0.00000095367431640625)" \
+      "$(total "$m" logstream_write_duration_seconds_sum "" 1000)" "$(total "$m" logstream_write_duration_seconds_count "")" \
+      "$(total "$m" http_server_request_duration_seconds_sum Replica/Replicate 1000)" "$(total "$m" http_server_request_duration_seconds_count Replica/Replicate)" \
+      "$(total "$m" logstream_storage_fsync_duration_seconds_sum "" 1000)" "$(total "$m" logstream_storage_fsync_duration_seconds_count "")"
   done
 }
 timeline() { # records ingested per second, over all coordinators, every 3 s (into timeline.txt) while the file sampling exists
