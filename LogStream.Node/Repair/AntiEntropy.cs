@@ -159,12 +159,6 @@ public sealed partial class AntiEntropy(
     /// <summary>Written to within the quiet period: ingest is landing there, so a diff now would chase a moving target.</summary>
     private bool IsBusy(BucketKey bucket) => trees.WrittenWithin(bucket, _options.QuietPeriod);
 
-    /// <summary>
-    /// Background rounds leave a bucket that became busy while its turn came, or while its trees were being compared,
-    /// for a later round: listing the digests of a bucket under ingest costs the writers CPU and is stale at once.
-    /// </summary>
-    private bool DeferredAsBusy(BucketKey bucket, bool deferBusy, Tally tally) => deferBusy && IsBusy(bucket) && tally.Defer();
-
     private async Task RepairBucketAsync(Member peer, BucketKey bucket, (ulong Root, long Records) theirRoot, bool deferBusy, Tally tally,
         CancellationToken cancellationToken)
     {
@@ -174,9 +168,9 @@ public sealed partial class AntiEntropy(
         var started = timeProvider.GetTimestamp();
         var id = RepairGrpcService.ToId(bucket);
 
-        // Background rounds give up on a bucket as soon as ingest lands in it again: while building a digest index
-        // (a bucket of millions takes a while), and while shipping (what was shipped stays, the rest is for a later
-        // round). Work on a bucket of millions of records must not compete with its writers.
+        // Background rounds give up on a bucket as soon as ingest lands in it again: before each level, while building
+        // a digest index (a bucket of millions takes a while), and while shipping (what was shipped stays, the rest is
+        // for a later round). A digest listing of a bucket under ingest costs its writers and is stale at once.
         Func<bool> stop = () => deferBusy && IsBusy(bucket);
 
         // Descend level by level into the subtrees whose hash or count differ. Only left children travel: a right
@@ -187,7 +181,7 @@ public sealed partial class AntiEntropy(
         while (frontier.Count > 0)
         {
             // Below the fixed leaves every level reads a digest index, rebuilt whenever the bucket changed.
-            if (DeferredAsBusy(bucket, deferBusy, tally))
+            if (stop() && tally.Defer())
                 return;
             var split = new List<Differing>();
             foreach (var node in frontier)
@@ -228,7 +222,7 @@ public sealed partial class AntiEntropy(
             }
         }
 
-        if (DeferredAsBusy(bucket, deferBusy, tally))
+        if (stop() && tally.Defer())
             return;
 
         // Exchange the ids under the settled nodes, then ship exactly what each side lacks.

@@ -16,9 +16,6 @@ public sealed class RepairGrpcService(
     /// <summary>A background round asked, and the bucket is being written to here: listing its digests now would cost ingest.</summary>
     private bool Busy(BucketKey bucket, bool deferBusy) => deferBusy && trees.WrittenWithin(bucket, options.Value.QuietPeriod);
 
-    /// <summary>Abandons building a digest index when the bucket becomes busy meanwhile (background rounds only).</summary>
-    private Func<bool>? Stop(BucketKey bucket, bool deferBusy) => deferBusy ? () => Busy(bucket, deferBusy: true) : null;
-
     public override Task<RootsReply> GetRoots(RootsRequest request, ServerCallContext context)
     {
         var reply = new RootsReply();
@@ -37,52 +34,52 @@ public sealed class RepairGrpcService(
     public override Task<TreeNodesReply> GetTreeNodes(TreeNodesRequest request, ServerCallContext context) =>
         scheduler.RunAsync(() => TreeNodes(request), context.CancellationToken);
 
-    private TreeNodesReply TreeNodes(TreeNodesRequest request)
-    {
-        var bucket = ToKey(request.Bucket);
-        if (Busy(bucket, request.DeferBusy))
-            return new TreeNodesReply { Busy = true };
-        var reply = new TreeNodesReply();
-        var view = views.View(bucket, request.Prefixes.Select(prefix => ((int)request.Level, prefix)), Stop(bucket, request.DeferBusy));
-        try
+    private TreeNodesReply TreeNodes(TreeNodesRequest request) =>
+        FromView(request.Bucket, request.DeferBusy, request.Prefixes.Select(prefix => ((int)request.Level, prefix)), view =>
         {
+            var reply = new TreeNodesReply();
             foreach (var prefix in request.Prefixes)
             {
                 var (hash, records) = view.Node((int)request.Level, prefix);
                 reply.Hashes.Add(hash);
                 reply.Records.Add((ulong)records);
             }
-        }
-        catch (BucketBusyException)
-        {
-            return new TreeNodesReply { Busy = true };
-        }
-        return reply;
-    }
+            return reply;
+        }, static () => new TreeNodesReply { Busy = true });
 
     public override Task<DigestsReply> GetDigests(DigestsRequest request, ServerCallContext context) =>
         scheduler.RunAsync(() => Digests(request), context.CancellationToken);
 
-    private DigestsReply Digests(DigestsRequest request)
-    {
-        var bucket = ToKey(request.Bucket);
-        if (Busy(bucket, request.DeferBusy))
-            return new DigestsReply { Busy = true };
-        var reply = new DigestsReply();
-        var view = views.View(bucket, request.Nodes.Select(node => ((int)node.Level, node.Prefix)), Stop(bucket, request.DeferBusy));
-        try
+    private DigestsReply Digests(DigestsRequest request) =>
+        FromView(request.Bucket, request.DeferBusy, request.Nodes.Select(node => ((int)node.Level, node.Prefix)), view =>
         {
+            var reply = new DigestsReply();
             foreach (var node in request.Nodes)
             {
                 foreach (var digest in view.Digests((int)node.Level, node.Prefix))
                     reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
             }
+            return reply;
+        }, static () => new DigestsReply { Busy = true });
+
+    /// <summary>
+    /// Answers from a view of the bucket's tree nodes <paramref name="nodes"/>, or <paramref name="busy"/> when a
+    /// background round asked and ingest lands in the bucket, before or while the view builds a digest index.
+    /// </summary>
+    private TReply FromView<TReply>(BucketId id, bool deferBusy, IEnumerable<(int Level, ulong Prefix)> nodes,
+        Func<BucketViews.BucketView, TReply> answer, Func<TReply> busy)
+    {
+        var bucket = ToKey(id);
+        if (Busy(bucket, deferBusy))
+            return busy();
+        try
+        {
+            return answer(views.View(bucket, nodes, deferBusy ? () => Busy(bucket, deferBusy: true) : null));
         }
         catch (BucketBusyException)
         {
-            return new DigestsReply { Busy = true };
+            return busy();
         }
-        return reply;
     }
 
     public override Task<FetchRecordsReply> FetchRecords(FetchRecordsRequest request, ServerCallContext context) =>
