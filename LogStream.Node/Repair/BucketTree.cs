@@ -1,3 +1,5 @@
+using LogStream.Node.Storage;
+
 namespace LogStream.Node.Repair;
 
 /// <summary>
@@ -39,13 +41,13 @@ public sealed class BucketTree
     /// <summary>Marks the bucket as written to at <paramref name="timestamp"/>.</summary>
     public void Written(long timestamp) => Interlocked.Exchange(ref _lastWrite, timestamp);
 
-    public void Add(string id, ulong contentHash) => Apply(id, contentHash, +1);
+    public void Add(in RecordDigest record) => Apply(record.IdHash, record.ContentHash, +1);
 
-    public void Remove(string id, ulong contentHash) => Apply(id, contentHash, -1);
+    public void Remove(in RecordDigest record) => Apply(record.IdHash, record.ContentHash, -1);
 
-    private void Apply(string id, ulong contentHash, int delta)
+    private void Apply(ulong idHash, ulong contentHash, int delta)
     {
-        var (idHash, hash) = RecordHashes.Both(id, contentHash);
+        var hash = RecordHashes.RecordHash(idHash, contentHash);
         var leaf = (int)(idHash >> (64 - LeafBits));
         lock (_leaves)
         {

@@ -37,10 +37,11 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
             return cached;
         if (stop?.Invoke() == true)
             throw new BucketBusyException();
-        // The listing holds the bucket's gate (appends wait for it): never on a low-priority thread.
-        var digests = RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket));
-        // Only the leaves asked for: a repair descends into the differing ones only.
-        var index = DigestIndex.Build(digests, version, leaves.Count == BucketTree.LeafCount ? null : leaves, stop);
+        // Only the leaves asked for: a repair descends into the differing ones only. The listing holds the bucket's
+        // gate (appends wait for it): never on a low-priority thread.
+        var some = leaves.Count == BucketTree.LeafCount ? null : leaves;
+        var digests = RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket, some is null ? null : h => some.Contains(LeafSet.LeafOf(h))));
+        var index = DigestIndex.Build(digests, version, some, stop);
         if (_indexes.Count >= MaxCachedIndexes)
             _indexes.Clear();
         _indexes[bucket] = index;
@@ -62,6 +63,6 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
         }
 
         /// <summary>The digests of the records under a node (one of those the view was taken for).</summary>
-        public ReadOnlySpan<RecordDigest> Digests(int level, ulong prefix) => tree is null ? [] : Index.Digests(level, prefix);
+        public RecordDigest[] Digests(int level, ulong prefix) => tree is null ? [] : Index.Digests(level, prefix);
     }
 }

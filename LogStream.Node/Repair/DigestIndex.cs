@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using LogStream.Node.Storage;
 
 namespace LogStream.Node.Repair;
@@ -14,21 +15,23 @@ public sealed class DigestIndex
 {
     private readonly ulong[] _idHashes;
     private readonly ulong[] _prefixXor;
-    private readonly RecordDigest[] _digests;
+    private readonly IReadOnlyList<RecordDigest> _digests;
+    private readonly int[] _positions;
     private readonly LeafSet? _leaves;
 
-    private DigestIndex(ulong[] idHashes, ulong[] prefixXor, RecordDigest[] digests, long version, LeafSet? leaves)
+    private DigestIndex(ulong[] idHashes, ulong[] prefixXor, IReadOnlyList<RecordDigest> digests, int[] positions, long version, LeafSet? leaves)
     {
         _idHashes = idHashes;
         _prefixXor = prefixXor;
         _digests = digests;
+        _positions = positions;
         Version = version;
         _leaves = leaves;
     }
 
     public long Version { get; }
 
-    public int Count => _digests.Length;
+    public int Count => _idHashes.Length;
 
     /// <summary>Whether the index holds every record under the node (all of them when built for the whole bucket).</summary>
     public bool Covers(int level, ulong prefix) => _leaves is null || _leaves.Covers(level, prefix);
@@ -40,13 +43,18 @@ public sealed class DigestIndex
     /// <param name="stop">Asked every 64 Ki records and before sorting; true abandons the build (<see cref="BucketBusyException"/>).</param>
     public static DigestIndex Build(IReadOnlyList<RecordDigest> digests, long version, LeafSet? leaves = null, Func<bool>? stop = null)
     {
-        // Sort primitive keys with an index array beside them (no comparison delegate, 8-byte moves): a bucket of
-        // millions is sorted several times faster than as tuples. Records with equal id hashes may come in any order:
-        // every node covers them together (same prefix range), and XOR and counts do not depend on order.
-        var count = digests.Count;
-        var idHashes = ArrayPool<ulong>.Shared.Rent(count);
-        var recordHashes = ArrayPool<ulong>.Shared.Rent(count);
-        var positions = ArrayPool<int>.Shared.Rent(count);
+        // One pass in the listing's order (hashes, leaves), a counting sort by stored leaf (the id hash's top bits),
+        // then each leaf's few records sorted by the whole id hash, primitive keys with (position, hash) beside them:
+        // no comparison delegate, no random reads of the listing, and a leaf's records stay in cache. The digests
+        // themselves are only gathered for the nodes whose records are asked for. Records with equal id hashes may
+        // come in any order: every node covers them together (same prefix range), and XOR and counts do not depend
+        // on order.
+        var listing = AsSpan(digests);
+        var count = listing.Length;
+        var leafOf = ArrayPool<short>.Shared.Rent(count);
+        var hashes = ArrayPool<ulong>.Shared.Rent(count);
+        var starts = new int[BucketTree.LeafCount + 1];
+        (int Position, ulong Hash)[]? entries = null;
         try
         {
             var kept = 0;
@@ -54,38 +62,65 @@ public sealed class DigestIndex
             {
                 if ((i & 0xFFFF) == 0xFFFF && stop?.Invoke() == true)
                     throw new BucketBusyException();
-                var digest = digests[i];
-                var (idHash, recordHash) = RecordHashes.Both(digest.Id, digest.ContentHash);
-                if (leaves is not null && !leaves.Contains(LeafSet.LeafOf(idHash)))
+                ref readonly var digest = ref listing[i];
+                var leaf = LeafSet.LeafOf(digest.IdHash);
+                if (leaves is not null && !leaves.Contains(leaf))
+                {
+                    leafOf[i] = -1;
                     continue;
-                idHashes[kept] = idHash;
-                recordHashes[kept] = recordHash;
-                positions[kept++] = i;
+                }
+                leafOf[i] = (short)leaf;
+                hashes[i] = RecordHashes.RecordHash(digest.IdHash, digest.ContentHash);
+                starts[leaf + 1]++;
+                kept++;
             }
             if (stop?.Invoke() == true)
                 throw new BucketBusyException();
-            var keys = idHashes.AsSpan(0, kept).ToArray();
-            var order = new int[kept];
-            for (var i = 0; i < kept; i++)
-                order[i] = i;
-            Array.Sort(keys, order);
+            for (var leaf = 0; leaf < BucketTree.LeafCount; leaf++)
+                starts[leaf + 1] += starts[leaf];
+
+            var keys = new ulong[kept];
+            entries = ArrayPool<(int Position, ulong Hash)>.Shared.Rent(kept);
+            var next = starts.AsSpan(0, BucketTree.LeafCount).ToArray();
+            for (var i = 0; i < count; i++)
+            {
+                if (leafOf[i] < 0)
+                    continue;
+                var at = next[leafOf[i]]++;
+                keys[at] = listing[i].IdHash;
+                entries[at] = (i, hashes[i]);
+            }
+            for (var leaf = 0; leaf < BucketTree.LeafCount; leaf++)
+            {
+                var length = starts[leaf + 1] - starts[leaf];
+                if (length > 1)
+                    keys.AsSpan(starts[leaf], length).Sort(entries.AsSpan(starts[leaf], length));
+            }
 
             var prefixXor = new ulong[kept + 1];
-            var sorted = new RecordDigest[kept];
+            var positions = new int[kept];
             for (var i = 0; i < kept; i++)
             {
-                prefixXor[i + 1] = prefixXor[i] ^ recordHashes[order[i]];
-                sorted[i] = digests[positions[order[i]]];
+                prefixXor[i + 1] = prefixXor[i] ^ entries[i].Hash;
+                positions[i] = entries[i].Position;
             }
-            return new DigestIndex(keys, prefixXor, sorted, version, leaves);
+            return new DigestIndex(keys, prefixXor, digests, positions, version, leaves);
         }
         finally
         {
-            ArrayPool<ulong>.Shared.Return(idHashes);
-            ArrayPool<ulong>.Shared.Return(recordHashes);
-            ArrayPool<int>.Shared.Return(positions);
+            ArrayPool<short>.Shared.Return(leafOf);
+            ArrayPool<ulong>.Shared.Return(hashes);
+            if (entries is not null)
+                ArrayPool<(int Position, ulong Hash)>.Shared.Return(entries);
         }
     }
+
+    private static ReadOnlySpan<RecordDigest> AsSpan(IReadOnlyList<RecordDigest> digests) => digests switch
+    {
+        RecordDigest[] array => array,
+        List<RecordDigest> list => CollectionsMarshal.AsSpan(list),
+        _ => digests.ToArray(),
+    };
 
     /// <summary>Hash and record count of the node (<paramref name="level"/>, <paramref name="prefix"/>).</summary>
     public (ulong Hash, long Records) Node(int level, ulong prefix)
@@ -95,12 +130,15 @@ public sealed class DigestIndex
         return (_prefixXor[end] ^ _prefixXor[start], end - start);
     }
 
-    /// <summary>The digests of the records under the node.</summary>
-    public ReadOnlySpan<RecordDigest> Digests(int level, ulong prefix)
+    /// <summary>The digests of the records under the node, in id-hash order.</summary>
+    public RecordDigest[] Digests(int level, ulong prefix)
     {
         EnsureCovers(level, prefix);
         var (start, end) = Range(level, prefix);
-        return _digests.AsSpan(start, end - start);
+        var digests = new RecordDigest[end - start];
+        for (var i = 0; i < digests.Length; i++)
+            digests[i] = _digests[_positions[start + i]];
+        return digests;
     }
 
     private void EnsureCovers(int level, ulong prefix)
@@ -112,7 +150,7 @@ public sealed class DigestIndex
     private (int Start, int End) Range(int level, ulong prefix)
     {
         if (level == 0)
-            return (0, _digests.Length);
+            return (0, _idHashes.Length);
         var low = level >= 64 ? prefix : prefix & ~(ulong.MaxValue >> level);
         var high = level >= 64 ? prefix : low | (ulong.MaxValue >> level);
         return (LowerBound(low), UpperBound(high));

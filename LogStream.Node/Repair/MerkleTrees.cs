@@ -29,7 +29,7 @@ public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
     {
         var tree = new BucketTree();
         foreach (var record in records)
-            tree.Add(record.Id, record.ContentHash);
+            tree.Add(record);
         _trees[bucket] = tree;
     }
 
@@ -37,7 +37,7 @@ public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
     {
         var tree = _trees.GetOrAdd(bucket, static _ => new BucketTree());
         foreach (var record in added)
-            tree.Add(record.Id, record.ContentHash);
+            tree.Add(record);
         tree.Written(timeProvider.GetTimestamp());
     }
 
@@ -46,7 +46,7 @@ public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
         if (!_trees.TryGetValue(bucket, out var tree))
             return;
         foreach (var record in removed)
-            tree.Remove(record.Id, record.ContentHash);
+            tree.Remove(record);
     }
 
     public override void OnBucketDropped(BucketKey bucket) => _trees.TryRemove(bucket, out _);

@@ -1,7 +1,10 @@
 namespace LogStream.Node.Storage;
 
-/// <summary>Content hash and encoded size of a stored record, by id.</summary>
-internal readonly record struct DigestValue(ulong Hash, int Size);
+/// <summary>Content hash, id hash and encoded size of a stored record, by id.</summary>
+internal readonly record struct DigestValue(ulong Hash, ulong IdHash, int Size)
+{
+    public RecordDigest ToDigest(string id) => new(id, Hash, Size, IdHash);
+}
 
 /// <summary>
 /// The in-memory state of one (partition, bucket). <see cref="Gate"/> serialises appends, rewrites and drops;

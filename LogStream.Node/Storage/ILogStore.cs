@@ -45,8 +45,11 @@ public interface ILogStore
     /// <summary>The records of one bucket with the given ids (those it holds), in storage order.</summary>
     IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
 
-    /// <summary>(id, content hash, encoded size) of every record of one bucket, from memory: no disk read.</summary>
-    IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket);
+    /// <summary>
+    /// The digest of every record of one bucket (or of those whose id hash passes <paramref name="idHashFilter"/>),
+    /// from memory: no disk read.
+    /// </summary>
+    IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket, Func<ulong, bool>? idHashFilter = null);
 
     /// <summary>
     /// Removes the given ids from one bucket (chaos "failing disk", repair tooling). Crash-safe: the bucket is rewritten
@@ -117,5 +120,12 @@ public sealed record BucketInfo(string Partition, DateTimeOffset Bucket, long Re
     public BucketKey Key => new(Partition, Bucket);
 }
 
-/// <summary>What anti-entropy needs of a record: its id, content hash and encoded size.</summary>
-public readonly record struct RecordDigest(string Id, ulong ContentHash, int EncodedBytes);
+/// <summary>What anti-entropy needs of a record: its id, content hash, encoded size and id hash (<see cref="RecordIdHash"/>).</summary>
+public readonly record struct RecordDigest(string Id, ulong ContentHash, int EncodedBytes, ulong IdHash)
+{
+    /// <summary>Computes the id hash (the store keeps it and never needs this).</summary>
+    public RecordDigest(string id, ulong contentHash, int encodedBytes)
+        : this(id, contentHash, encodedBytes, RecordIdHash.Of(id))
+    {
+    }
+}

@@ -25,6 +25,9 @@ internal struct PendingFrame
     public string Id;
     public string Source;
     public ulong ContentHash;
+
+    /// <summary>Set by the store when the record is new to its bucket (<see cref="RecordIdHash"/>).</summary>
+    public ulong IdHash;
 }
 
 /// <summary>What recovery of one log segment found.</summary>
@@ -296,14 +299,14 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
         }
     }
 
-    public override IEnumerable<Entry> StorageOrder(Func<string, bool>? idFilter, CorruptionSink corruption)
+    public override IEnumerable<Entry> StorageOrder(IdSet? ids, CorruptionSink corruption)
     {
         var count = Volatile.Read(ref _count);
         var refs = Volatile.Read(ref _refs);
         using var window = new FileWindow(Handle, FileBytes, 1024 * 1024);
         for (var i = 0; i < count; i++)
         {
-            if (idFilter is not null && !idFilter(refs[i].Id))
+            if (ids is not null && !ids.Contains(refs[i].Id))
                 continue;
             if (TryRead(window, refs[i], RecordFilter.All, corruption, out var entry))
                 yield return entry;

@@ -142,14 +142,16 @@ internal sealed class SealedSegment : Segment
                     if (!Varint.TryRead(idTable.AsSpan(position), out var idLength, out var size) || position + size + idLength + 8 > idTable.Length)
                         throw new InvalidDataException("Sealed segment id table truncated.");
                     position += size;
-                    var id = Encoding.UTF8.GetString(idTable, position, (int)idLength);
+                    var idBytes = idTable.AsSpan(position, (int)idLength);
+                    var id = Encoding.UTF8.GetString(idBytes);
+                    var idHash = RecordIdHash.Of(idBytes);
                     position += (int)idLength;
                     var hash = BinaryPrimitives.ReadUInt64LittleEndian(idTable.AsSpan(position));
                     position += 8;
                     if (!Varint.TryRead(idTable.AsSpan(position), out var encodedSize, out size))
                         throw new InvalidDataException("Sealed segment id table truncated.");
                     position += size;
-                    ids.Add(new RecordDigest(id, hash, (int)encodedSize));
+                    ids.Add(new RecordDigest(id, hash, (int)encodedSize, idHash));
                 }
 
                 if (buffer.Length < block.CompressedLength)
@@ -213,7 +215,7 @@ internal sealed class SealedSegment : Segment
 
     public override IEnumerable<Entry> Ascending(CorruptionSink corruption) => StorageOrder(null, corruption);
 
-    public override IEnumerable<Entry> StorageOrder(Func<string, bool>? idFilter, CorruptionSink corruption)
+    public override IEnumerable<Entry> StorageOrder(IdSet? ids, CorruptionSink corruption)
     {
         var offsets = new List<int>(256);
         for (var b = 0; b < _blocks.Length; b++)
@@ -230,8 +232,8 @@ internal sealed class SealedSegment : Segment
                 {
                     var (start, length) = Unpack(packed, data);
                     var payload = data.AsMemory(start, length);
-                    var id = ReadIdString(payload.Span);
-                    if (idFilter is null || idFilter(id))
+                    var id = ids is null ? ReadIdString(payload.Span) : ids.Match(ReadId(payload.Span));
+                    if (id is not null)
                         yield return new Entry(payload, EncodedRecord.ReadTicks(payload.Span), id);
                 }
             }
@@ -354,10 +356,12 @@ internal sealed class SealedSegment : Segment
         return (position + prefix, (int)size);
     }
 
-    private static string ReadIdString(ReadOnlySpan<byte> payload)
+    private static string ReadIdString(ReadOnlySpan<byte> payload) => Encoding.UTF8.GetString(ReadId(payload));
+
+    private static ReadOnlySpan<byte> ReadId(ReadOnlySpan<byte> payload)
     {
         EncodedRecord.TryReadId(payload, out var id);
-        return Encoding.UTF8.GetString(id);
+        return id;
     }
 
     private static (string[] Sources, BlockInfo[] Blocks) ParseIndex(ReadOnlySpan<byte> index, long indexOffset)

@@ -51,8 +51,8 @@ internal abstract class Segment(string path, SegmentHeader header, SafeFileHandl
     /// <summary>All records ordered by (timestamp, id) ascending: the input of a rewrite.</summary>
     public abstract IEnumerable<Entry> Ascending(CorruptionSink corruption);
 
-    /// <summary>All records (or those whose id passes <paramref name="idFilter"/>) in the cheapest order.</summary>
-    public abstract IEnumerable<Entry> StorageOrder(Func<string, bool>? idFilter, CorruptionSink corruption);
+    /// <summary>All records (or those whose id is in <paramref name="ids"/>) in the cheapest order.</summary>
+    public abstract IEnumerable<Entry> StorageOrder(IdSet? ids, CorruptionSink corruption);
 
     /// <summary>How many records pass the filter, from statistics where exact.</summary>
     public abstract long Count(RecordFilter filter, CorruptionSink corruption);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LogStream.Node.Storage;
@@ -197,8 +198,11 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         var bytes = 0;
         foreach (var i in indexes)
         {
-            if (bucket.Ids.TryAdd(frames[i].Id, new DigestValue(frames[i].ContentHash, frames[i].PayloadLength)))
+            ref var value = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Ids, frames[i].Id, out var exists);
+            if (!exists)
             {
+                frames[i].IdHash = RecordIdHash.Of(frames[i].Id);
+                value = new DigestValue(frames[i].ContentHash, frames[i].IdHash, frames[i].PayloadLength);
                 statuses[i] = AppendStatus.Added;
                 fresh.Add(i);
                 bytes += SegmentFormat.FrameHeaderBytes + frames[i].PayloadLength;
@@ -253,7 +257,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             {
                 var digests = new RecordDigest[pending.Length];
                 for (var k = 0; k < pending.Length; k++)
-                    digests[k] = new RecordDigest(pending[k].Id, pending[k].ContentHash, pending[k].PayloadLength);
+                    digests[k] = new RecordDigest(pending[k].Id, pending[k].ContentHash, pending[k].PayloadLength, pending[k].IdHash);
                 NotifyAppended(bucket.Key, digests);
             }
             return ticket;
@@ -429,11 +433,11 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
     public IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
-        var wanted = ids as IReadOnlySet<string> ?? ids.ToHashSet(StringComparer.Ordinal);
-        return new SyncAsyncEnumerable<LogRecord>(ReadBucket(bucket, wanted.Count == 0 ? static _ => false : wanted.Contains), cancellationToken);
+        var wanted = new IdSet(ids);
+        return new SyncAsyncEnumerable<LogRecord>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted), cancellationToken);
     }
 
-    private IEnumerable<LogRecord> ReadBucket(BucketKey key, Func<string, bool>? idFilter)
+    private IEnumerable<LogRecord> ReadBucket(BucketKey key, IdSet? ids)
     {
         if (!_buckets.TryGetValue(key, out var bucket))
             yield break;
@@ -459,7 +463,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         {
             foreach (var segment in acquired)
             {
-                foreach (var entry in segment.StorageOrder(idFilter, _readCorruption))
+                foreach (var entry in segment.StorageOrder(ids, _readCorruption))
                 {
                     EncodedRecord.TryParse(entry.Payload.Span, out var view);
                     yield return view.ToRecord(entry.Id);
@@ -472,7 +476,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         }
     }
 
-    public IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket)
+    public IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket, Func<ulong, bool>? idHashFilter = null)
     {
         ThrowIfNotOpen();
         if (!_buckets.TryGetValue(bucket, out var state))
@@ -480,7 +484,15 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         state.Gate.Wait();
         try
         {
-            return DigestsOf(state);
+            if (idHashFilter is null)
+                return DigestsOf(state);
+            var kept = new List<RecordDigest>();
+            foreach (var (id, value) in state.Ids)
+            {
+                if (idHashFilter(value.IdHash))
+                    kept.Add(value.ToDigest(id));
+            }
+            return kept;
         }
         finally
         {
@@ -493,7 +505,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         var digests = new RecordDigest[bucket.Ids.Count];
         var i = 0;
         foreach (var (id, value) in bucket.Ids)
-            digests[i++] = new RecordDigest(id, value.Hash, value.Size);
+            digests[i++] = value.ToDigest(id);
         return digests;
     }
 
@@ -513,7 +525,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             foreach (var id in ids)
             {
                 if (state.Ids.TryGetValue(id, out var value) && remove.Add(id))
-                    removed.Add(new RecordDigest(id, value.Hash, value.Size));
+                    removed.Add(value.ToDigest(id));
             }
             if (removed.Count == 0)
                 return [];
@@ -707,7 +719,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         foreach (var (id, value) in bucket.Ids)
         {
             if (!emitted.Contains(id) && (remove is null || !remove.Contains(id)))
-                (lost ??= []).Add(new RecordDigest(id, value.Hash, value.Size));
+                (lost ??= []).Add(value.ToDigest(id));
         }
         if (remove is not null)
         {
@@ -859,7 +871,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             {
                 foreach (var digest in digests)
                 {
-                    if (!bucket.Ids.TryAdd(digest.Id, new DigestValue(digest.ContentHash, digest.EncodedBytes)))
+                    if (!bucket.Ids.TryAdd(digest.Id, new DigestValue(digest.ContentHash, digest.IdHash, digest.EncodedBytes)))
                         duplicates = true;
                 }
                 report.Records += digests.Count;

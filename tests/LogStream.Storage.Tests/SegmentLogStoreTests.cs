@@ -82,6 +82,41 @@ public class SegmentLogStoreTests
     }
 
     [Fact]
+    public async Task ReadRecordsFindsTheAskedIdsInSealedBlocksAndTheActiveSegment()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { SealedBlockBytes = 4096 });
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 400).Select(i => Records.Make($"r{i:D3}", Records.Base.AddSeconds(i))).ToList());
+        harness.Time.SetUtcNow(Records.Base.AddHours(2));
+        Assert.Equal(1, (await store.RunMaintenanceAsync()).Sealed);
+        var key = store.ListBuckets().Single().Key;
+        Assert.Equal(AppendStatus.Added, Assert.Single((await store.AppendAsync([Records.Make("late", Records.Base.AddSeconds(1))])).Statuses));
+
+        // Blocks of 4 KB: the asked ids sit in different blocks, one in the segment appended after sealing.
+        string[] asked = ["r000", "r137", "r399", "late", "r400", "R000"];
+        var found = await store.ReadRecordsAsync(key, asked).ToListAsync();
+
+        Assert.Equal(["late", "r000", "r137", "r399"], found.Select(r => r.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(Records.Make("r137", Records.Base.AddSeconds(137)).Message, found.Single(r => r.Id == "r137").Message);
+    }
+
+    [Fact]
+    public async Task DigestsCarryTheIdHashAndCanBeListedForSomeIdHashesOnly()
+    {
+        await using var harness = new StoreHarness();
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 200).Select(i => Records.Make($"r{i}")).ToList());
+        var key = store.ListBuckets().Single().Key;
+
+        var all = store.GetDigests(key);
+        Assert.All(all, d => Assert.Equal(RecordIdHash.Of(d.Id), d.IdHash));
+        var some = store.GetDigests(key, h => (h & 3) == 0);
+
+        Assert.Equal(all.Where(d => (d.IdHash & 3) == 0).OrderBy(d => d.Id, StringComparer.Ordinal), some.OrderBy(d => d.Id, StringComparer.Ordinal));
+        Assert.InRange(some.Count, 20, 80);
+    }
+
+    [Fact]
     public async Task ObserverSeesNewRecordsWithTheirContentHash()
     {
         await using var harness = new StoreHarness();

@@ -44,7 +44,7 @@ public class MerkleBenchmarks
     {
         var tree = new BucketTree();
         for (var i = 0; i < 1000; i++)
-            tree.Add(_digests[i].Id, _digests[i].ContentHash);
+            tree.Add(_digests[i]);
         return tree;
     }
 

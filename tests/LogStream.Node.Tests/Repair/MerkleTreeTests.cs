@@ -18,7 +18,7 @@ public sealed class MerkleTreeTests
     {
         var tree = new BucketTree();
         foreach (var digest in digests)
-            tree.Add(digest.Id, digest.ContentHash);
+            tree.Add(digest);
         return tree;
     }
 
@@ -105,9 +105,9 @@ public sealed class MerkleTreeTests
         var before = tree.Root;
         var extra = new RecordDigest("late-record", 42, 100);
 
-        tree.Add(extra.Id, extra.ContentHash);
+        tree.Add(extra);
         Assert.NotEqual(before, tree.Root);
-        tree.Remove(extra.Id, extra.ContentHash);
+        tree.Remove(extra);
 
         Assert.Equal(before, tree.Root);
     }
