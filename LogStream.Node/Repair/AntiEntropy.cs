@@ -331,11 +331,11 @@ public sealed partial class AntiEntropy(
             return (0, false);
         // One pass over the bucket for every missing id (a sealed bucket is decompressed once, not once per chunk).
         var encoded = new List<ByteString>(ids.Count);
-        await foreach (var record in store.ReadRecordsAsync(bucket, ids, cancellationToken))
+        await foreach (var record in store.ReadEncodedRecordsAsync(bucket, ids, cancellationToken))
         {
             if (encoded.Count % 1024 == 0 && stop())
                 return (0, true);
-            encoded.Add(LocalReplica.Encode(record));
+            encoded.Add(UnsafeByteOperations.UnsafeWrap(record));
         }
 
         long sent = 0;

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using LogStream.Node.Repair.Grpc;
 using LogStream.Node.Replication;
@@ -88,8 +89,8 @@ public sealed class RepairGrpcService(
     private async Task<FetchRecordsReply> Records(FetchRecordsRequest request, CancellationToken cancellationToken)
     {
         var reply = new FetchRecordsReply();
-        await foreach (var record in store.ReadRecordsAsync(ToKey(request.Bucket), request.Ids, cancellationToken))
-            reply.Records.Add(LocalReplica.Encode(record));
+        await foreach (var encoded in store.ReadEncodedRecordsAsync(ToKey(request.Bucket), request.Ids, cancellationToken))
+            reply.Records.Add(UnsafeByteOperations.UnsafeWrap(encoded));
         return reply;
     }
 

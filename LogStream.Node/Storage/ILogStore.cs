@@ -46,6 +46,12 @@ public interface ILogStore
     IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The same records as <see cref="ReadRecordsAsync"/>, as stored: their canonical encoding
+    /// (<see cref="LogRecordCodec"/>), what replication ships, so repair sends them without decoding and re-encoding.
+    /// </summary>
+    IAsyncEnumerable<byte[]> ReadEncodedRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The digest of every record of one bucket (or of those whose id hash passes <paramref name="idHashFilter"/>),
     /// from memory: no disk read.
     /// </summary>

@@ -427,17 +427,31 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
     public IAsyncEnumerable<LogRecord> ReadBucketAsync(BucketKey bucket, CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
-        return new SyncAsyncEnumerable<LogRecord>(ReadBucket(bucket, null), cancellationToken);
+        return new SyncAsyncEnumerable<LogRecord>(ReadBucket(bucket, null, ToRecord), cancellationToken);
     }
 
     public IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
         var wanted = new IdSet(ids);
-        return new SyncAsyncEnumerable<LogRecord>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted), cancellationToken);
+        return new SyncAsyncEnumerable<LogRecord>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted, ToRecord), cancellationToken);
     }
 
-    private IEnumerable<LogRecord> ReadBucket(BucketKey key, IdSet? ids)
+    public IAsyncEnumerable<byte[]> ReadEncodedRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotOpen();
+        var wanted = new IdSet(ids);
+        return new SyncAsyncEnumerable<byte[]>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted, static entry => entry.Payload.ToArray()), cancellationToken);
+    }
+
+    private static LogRecord ToRecord(Entry entry)
+    {
+        EncodedRecord.TryParse(entry.Payload.Span, out var view);
+        return view.ToRecord(entry.Id);
+    }
+
+    /// <param name="map">Called while the entry's payload is valid (it points into a pooled block buffer).</param>
+    private IEnumerable<T> ReadBucket<T>(BucketKey key, IdSet? ids, Func<Entry, T> map)
     {
         if (!_buckets.TryGetValue(key, out var bucket))
             yield break;
@@ -464,10 +478,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             foreach (var segment in acquired)
             {
                 foreach (var entry in segment.StorageOrder(ids, _readCorruption))
-                {
-                    EncodedRecord.TryParse(entry.Payload.Span, out var view);
-                    yield return view.ToRecord(entry.Id);
-                }
+                    yield return map(entry);
             }
         }
         finally

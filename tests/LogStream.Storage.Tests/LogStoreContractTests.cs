@@ -78,6 +78,22 @@ public abstract class LogStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadEncodedRecordsReturnsTheAskedRecordsAsReplicationEncodesThem()
+    {
+        var store = await OpenAsync();
+        var records = Enumerable.Range(0, 10).Select(i => Records.Make($"r{i}", attributes: [new("n", $"{i}")])).ToList();
+        await store.AppendAsync(records);
+        var key = store.ListBuckets().Single().Key;
+
+        var found = await store.ReadEncodedRecordsAsync(key, ["r2", "r7", "nope"]).ToListAsync();
+
+        Assert.Equal(
+            new[] { records[2], records[7] }.Select(r => Convert.ToHexString(LogRecordCodec.Encode(r))).Order(),
+            found.Select(Convert.ToHexString).Order());
+        Assert.Empty(await store.ReadEncodedRecordsAsync(key, []).ToListAsync());
+    }
+
+    [Fact]
     public async Task DigestsCarryTheCanonicalContentHash()
     {
         var store = await OpenAsync();
