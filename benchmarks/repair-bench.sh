@@ -13,7 +13,11 @@ FRACTION="${FRACTION:-0.01}"
 DURATION="${DURATION:-20s}"
 PORT="${PORT:-7100}"
 export LOGSTREAM_BENCH_PORT="$PORT" LOGSTREAM_BENCH_DATA="${LOGSTREAM_BENCH_DATA:-/tmp/logstream-repair-bench}"
-export LOGSTREAM_BENCH_ARGS="--LogStream:Repair:Enabled=false ${REPAIR_ARGS:-}"
+# SealGrace 20 min: a sealed bucket that repair appended to is sealed again 20 min after (not 5), so no re-seal lands
+# in a timed run. With 5 min, the re-seals of the buckets repaired before and during the first runs landed in the last
+# run, one without repair, always the same one (node-1 sealing 16 buckets there): that made "without" slower and the
+# ratio look better than it was. The re-seal is repair's cost, deferred; docs/performance.md gives it separately.
+export LOGSTREAM_BENCH_ARGS="--LogStream:Repair:Enabled=false --LogStream:Storage:SealGrace=00:20:00 ${REPAIR_ARGS:-}"
 NODES="http://127.0.0.1:$PORT,http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))"
 N0="http://127.0.0.1:$PORT"
 N1="http://127.0.0.1:$((PORT + 1))"
@@ -26,9 +30,10 @@ trap "benchmarks/cluster.sh stop >/dev/null" EXIT
 benchmarks/cluster.sh start
 echo "load: $(uptime)"
 
-# The stored data is one to two hours old (settled buckets); the timed ingest later writes the current hour.
+# The stored data is two to three hours old (settled buckets, sealed at once even with the 20 min grace); the timed
+# ingest later writes the current hour.
 $LG --nodes "$NODES" --records "$N" --batch 1000 --concurrency 8 --consistency ALL --retries 5 --queries 0 --quiet \
-  --start-time "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)" --time-step "$(python3 -c "print(f'{int(3600e6 / $N)}us')")" \
+  --start-time "$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)" --time-step "$(python3 -c "print(f'{int(3600e6 / $N)}us')")" \
   | grep -A1 "records acked  records sent"
 appended_bytes=$(metric "$N1" logstream_storage_appended_bytes_total "")
 appended_records=$(metric "$N1" logstream_storage_records_appended_total "")
