@@ -9,7 +9,7 @@ namespace LogStream.Node.Repair;
 /// </summary>
 public sealed class BucketViews(ILogStore store, MerkleTrees trees)
 {
-    /// <summary>Indexes kept at most (each is ~40 bytes per record of its bucket).</summary>
+    /// <summary>Indexes kept at most (each ~52 bytes per record of its leaves: the listing, id hashes, prefix XORs, order).</summary>
     private const int MaxCachedIndexes = 16;
 
     private readonly ConcurrentDictionary<BucketKey, DigestIndex> _indexes = new();

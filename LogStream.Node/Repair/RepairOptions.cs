@@ -45,13 +45,6 @@ public sealed class RepairOptions : IValidatableObject
     [Range(0, 19, ErrorMessage = "LogStream:Repair:Nice must be between 0 and 19.")]
     public int Nice { get; set; } = 10;
 
-    /// <summary>
-    /// Linux: run the threads doing repair's CPU work under the <c>SCHED_IDLE</c> policy instead of a nice value: any
-    /// other thread that wakes up takes their CPU at once, so repair runs only on otherwise idle CPU time (and can be
-    /// held back indefinitely on a saturated node). <see cref="Nice"/> is then ignored. Default false.
-    /// </summary>
-    public bool IdleScheduling { get; set; }
-
     /// <summary>Records per shipment call. Default 1000.</summary>
     [Range(1, 100_000, ErrorMessage = "LogStream:Repair:BatchRecords must be between 1 and 100000.")]
     public int BatchRecords { get; set; } = 1000;

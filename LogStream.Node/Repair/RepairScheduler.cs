@@ -9,15 +9,15 @@ namespace LogStream.Node.Repair;
 /// a peer's): a few dedicated threads at a lower operating-system priority, so that on a busy node the CPU goes to
 /// ingest and queries first and repair takes what is left, while on an idle node repair runs at full speed. This is
 /// how Cassandra runs compaction (lower thread priority) and ScyllaDB runs streaming and repair (a scheduling group
-/// with fewer shares). On Linux the threads run <see cref="RepairOptions.Nice"/> nice levels below the node's others,
-/// or under <c>SCHED_IDLE</c> (<see cref="RepairOptions.IdleScheduling"/>).
+/// with fewer shares). On Linux the threads run <see cref="RepairOptions.Nice"/> nice levels below the node's others.
+/// Not lower: under <c>SCHED_IDLE</c> a round took 15-18 s instead of ~10 s under load and ingest lost more (see
+/// docs/performance.md).
 /// </summary>
 public sealed partial class RepairScheduler : TaskScheduler, IDisposable
 {
     private readonly BlockingCollection<Task> _queue = [];
     private readonly Thread[] _threads;
     private readonly int _nice;
-    private readonly bool _idle;
     private readonly ILogger<RepairScheduler> _logger;
 
     [ThreadStatic]
@@ -26,7 +26,6 @@ public sealed partial class RepairScheduler : TaskScheduler, IDisposable
     public RepairScheduler(IOptions<RepairOptions> options, ILogger<RepairScheduler> logger)
     {
         _nice = options.Value.Nice;
-        _idle = options.Value.IdleScheduling;
         _logger = logger;
         _threads = new Thread[options.Value.MaxConcurrentBuckets];
         for (var i = 0; i < _threads.Length; i++)
@@ -84,14 +83,6 @@ public sealed partial class RepairScheduler : TaskScheduler, IDisposable
 
     private void LowerPriority()
     {
-        if (_idle && OperatingSystem.IsLinux())
-        {
-            // A thread id applies to that thread alone; lowering one's own policy needs no privilege.
-            var none = new SchedParam();
-            if (SetScheduler(GetThreadId(), SchedIdle, ref none) != 0)
-                LogIdleFailed(Marshal.GetLastPInvokeError());
-            return;
-        }
         if (_nice == 0)
             return;
         if (OperatingSystem.IsLinux())
@@ -118,23 +109,9 @@ public sealed partial class RepairScheduler : TaskScheduler, IDisposable
     [DllImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     private static extern int SetPriority(int which, int who, int priority);
 
-    private const int SchedIdle = 5;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct SchedParam
-    {
-        public int Priority;
-    }
-
-    [DllImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
-    private static extern int SetScheduler(int pid, int policy, ref SchedParam param);
-
     [DllImport("libc", EntryPoint = "gettid")]
     private static extern int GetThreadId();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not lower the repair threads' priority by {Nice} nice levels (errno {Errno}); repair runs at normal priority")]
     private partial void LogPriorityFailed(int nice, int errno);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not put the repair threads under SCHED_IDLE (errno {Errno}); repair runs at normal priority")]
-    private partial void LogIdleFailed(int errno);
 }

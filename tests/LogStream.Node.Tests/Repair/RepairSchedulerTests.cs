@@ -6,21 +6,16 @@ namespace LogStream.Node.Tests.Repair;
 
 public sealed class RepairSchedulerTests
 {
-    private static RepairScheduler Scheduler(int nice, bool idle = false) =>
-        new(Options.Create(new RepairOptions { Nice = nice, IdleScheduling = idle, MaxConcurrentBuckets = 2 }), NullLogger<RepairScheduler>.Instance);
+    private static RepairScheduler Scheduler(int nice) =>
+        new(Options.Create(new RepairOptions { Nice = nice, MaxConcurrentBuckets = 2 }), NullLogger<RepairScheduler>.Instance);
 
     /// <summary>The nice value of the calling thread, from /proc (Linux).</summary>
-    private static int CurrentThreadNice() => ThreadStat(19);
-
-    /// <summary>The scheduling policy of the calling thread (0 normal, 5 SCHED_IDLE), from /proc (Linux).</summary>
-    private static int CurrentThreadPolicy() => ThreadStat(41);
-
-    private static int ThreadStat(int field)
+    private static int CurrentThreadNice()
     {
         var stat = File.ReadAllText("/proc/thread-self/stat");
-        // Fields after the command name (which is in parentheses and may hold spaces) start at field 3.
+        // Fields after the command name (which is in parentheses and may hold spaces); nice is field 19.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.Parse(fields[field - 3]);
+        return int.Parse(fields[19 - 3]);
     }
 
     [Fact]
@@ -79,20 +74,5 @@ public sealed class RepairSchedulerTests
         Skip.IfNot(OperatingSystem.IsLinux(), "per-thread nice values are a Linux feature");
         using var scheduler = Scheduler(nice: 0);
         Assert.Equal(CurrentThreadNice(), await scheduler.RunAsync(CurrentThreadNice, CancellationToken.None));
-    }
-
-    [SkippableFact]
-    public async Task IdleSchedulingPutsTheRepairThreadsUnderSchedIdleAndGateWorkRunsAtNormalPolicy()
-    {
-        Skip.IfNot(OperatingSystem.IsLinux(), "SCHED_IDLE is a Linux policy");
-        using var scheduler = Scheduler(nice: 10, idle: true);
-        var baseline = (CurrentThreadPolicy(), CurrentThreadNice());
-
-        var (repair, underGate) = await scheduler.RunAsync(
-            () => (CurrentThreadPolicy(), RepairScheduler.AtNormalPriority(() => (CurrentThreadPolicy(), CurrentThreadNice()))), CancellationToken.None);
-
-        Assert.Equal(0, baseline.Item1);
-        Assert.Equal(5, repair);
-        Assert.Equal(baseline, underGate);
     }
 }
