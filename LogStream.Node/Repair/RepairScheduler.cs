@@ -10,7 +10,7 @@ namespace LogStream.Node.Repair;
 /// ingest and queries first and repair takes what is left, while on an idle node repair runs at full speed. This is
 /// how Cassandra runs compaction (lower thread priority) and ScyllaDB runs streaming and repair (a scheduling group
 /// with fewer shares). On Linux the threads run <see cref="RepairOptions.Nice"/> nice levels below the node's others.
-/// Not lower: under <c>SCHED_IDLE</c> a round took 15-18 s instead of ~10 s under load and ingest lost more (see
+/// Not lower: under <c>SCHED_IDLE</c> a round took 20 s instead of ~10 s under load and ingest gained nothing (see
 /// docs/performance.md).
 /// </summary>
 public sealed partial class RepairScheduler : TaskScheduler, IDisposable
