@@ -5,14 +5,13 @@ using LogStream.Node.Storage;
 namespace LogStream.Node.Repair;
 
 /// <summary>
-/// The two hashes anti-entropy works with. Frozen: every node of a cluster must compute them alike, so changing
-/// either makes every tree of a mixed-version cluster disagree. Trees are rebuilt at start-up, never persisted.
+/// The hashes anti-entropy works with: where a record sits in the tree is its <see cref="RecordIdHash"/> (the id
+/// only, so two copies of a record sit in the same leaf), what it contributes to its leaf is <see cref="RecordHash"/>.
+/// Frozen: every node of a cluster must compute them alike, so changing either makes every tree of a mixed-version
+/// cluster disagree. Trees are rebuilt at start-up, never persisted.
 /// </summary>
 public static class RecordHashes
 {
-    /// <summary>Where a record sits in the tree: depends on its id only, so two copies of a record sit in the same leaf.</summary>
-    public static ulong IdHash(string id) => RecordIdHash.Of(id);
-
     /// <summary>
     /// What a record contributes to its leaf: id and content, so a copy with other content counts as different.
     /// From the id hash the store keeps, not the id: a digest index of a million records hashes 16 bytes per record.

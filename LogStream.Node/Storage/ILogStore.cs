@@ -129,7 +129,7 @@ public sealed record BucketInfo(string Partition, DateTimeOffset Bucket, long Re
 /// <summary>What anti-entropy needs of a record: its id, content hash, encoded size and id hash (<see cref="RecordIdHash"/>).</summary>
 public readonly record struct RecordDigest(string Id, ulong ContentHash, int EncodedBytes, ulong IdHash)
 {
-    /// <summary>Computes the id hash (the store keeps it and never needs this).</summary>
+    /// <summary>Computes the id hash from the id (the store computes it from the id's bytes instead; for tests and tools).</summary>
     public RecordDigest(string id, ulong contentHash, int encodedBytes)
         : this(id, contentHash, encodedBytes, RecordIdHash.Of(id))
     {

@@ -123,9 +123,10 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
                     Id = view.IdString(),
                     Source = Encoding.UTF8.GetString(view.Source),
                     ContentHash = LogRecordCodec.ComputeContentHash(payload),
+                    IdHash = RecordIdHash.Of(view.Id),
                 };
                 segment.Index(pending, position, SegmentFormat.FrameHeaderBytes + payloadLength);
-                result.Digests.Add(new RecordDigest(pending[0].Id, pending[0].ContentHash, payloadLength));
+                result.Digests.Add(new RecordDigest(pending[0].Id, pending[0].ContentHash, payloadLength, pending[0].IdHash));
                 position += SegmentFormat.FrameHeaderBytes + payloadLength;
                 continue;
             }

@@ -60,7 +60,7 @@ public sealed class MerkleTreeTests
         var some = DigestIndex.Build(digests, version: 1, leaves);
 
         Assert.Equal(1 + 1 + 32, leaves.Count);
-        var expected = digests.Count(d => leaves.Contains(LeafSet.LeafOf(RecordHashes.IdHash(d.Id))));
+        var expected = digests.Count(d => leaves.Contains(LeafSet.LeafOf(RecordIdHash.Of(d.Id))));
         Assert.Equal(expected, some.Count);
         Assert.InRange(some.Count, 1, digests.Count / 20);
         foreach (var (level, prefix) in new[] { (14, deepA), (11, deepB), (10, deepB), (24, deepB | (3UL << 40)), (5, subtree), (8, subtree | (1UL << 57)) })
