@@ -3,7 +3,8 @@
 #   1. ingest N records at ALL; 2. node-1 loses FRACTION of its records (chaos); 3. one round (POST /api/repair on
 #   node-0), timed, with the bytes it shipped from the node's metrics; 4. ingest throughput for DURATION without, then
 #   with repair rounds running, in ABBA order (PASSES passes, default 2), after an untimed warm-up of both; before each
-#   timed run node-2 loses 1 % (chaos) and the machine settles, so both runs start from the same divergence.
+#   timed run an untimed round repairs everything, node-2 loses FRACTION of the settled records (chaos, ended_by) and
+#   the machine settles, so every run starts from the same divergence: k = FRACTION x N lost on one replica.
 # Usage: N=1000000 FRACTION=0.01 DURATION=20s PASSES=2 benchmarks/repair-bench.sh
 #        REPAIR_ARGS=--LogStream:Repair:Nice=0 ... (extra node settings, e.g. repair at normal priority for an A/B)
 set -euo pipefail
@@ -117,22 +118,29 @@ PY
 print(f\"  client latency p50 {l['p50_ms']:.0f} ms, p99 {l['p99_ms']:.0f} ms, max {l['max_ms']:.0f} ms\", file=sys.stderr)
 print(round(i['records_per_second']))" "$LOGSTREAM_BENCH_DATA/lg.json"
 }
-# Both timed runs start from the same state: node-2 has just lost 1 % of every bucket (chaos), then the machine settles
-# (dirty pages written, 10 s idle). The chaos itself is not repair: it rewrites each of node-2's buckets, the current
-# hour's millions of records included, and measured without any repair its aftermath alone cost 16 % of the next
-# run's ingest on this machine. Measured this way, the only difference between the two runs is the repair rounds.
+# Every timed run starts from the same state, the issue's: one replica (node-2) has lost k = 1 % of the N settled
+# records (N = 1 M: k = 10 k) and the replicas are otherwise in sync. An untimed round first repairs whatever the run
+# before left (a run without repair leaves its k), then node-2 loses 1 % of the buckets that ended an hour before the
+# bench began (the N records; never the current hour that the timed runs write), then the machine settles (dirty
+# pages written, 10 s idle). Losing from the settled buckets only rewrites those (a second or two); a loss from every
+# bucket, as this bench did before, rewrote the current hour's millions of records before each run (12-80 s), and
+# its aftermath alone cost the next run up to 16 % of its ingest, the largest source of noise between runs.
+SETTLED_BY=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
 lose() {
-  local t0 loss
+  local t0 loss repaired
   t0=$(date +%s.%N)
-  loss=$(curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=0.01" | python3 -c 'import json,sys; print(json.load(sys.stdin)["removed"])')
+  repaired=$(curl -s -XPOST "$N0/api/repair" | python3 -c 'import json,sys; r = json.load(sys.stdin); print(r["records_sent"] + r["records_received"])')
+  loss=$(curl -s -XPOST "http://127.0.0.1:$((PORT + 2))/api/chaos/lose?fraction=$FRACTION&ended_by=$SETTLED_BY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["removed"])')
   sync; sleep 10
-  echo "node-2 lost $loss records (chaos took $(python3 -c "print(round($(date +%s.%N) - $t0 - 10, 1))") s)" >&2
+  echo "untimed round repaired $repaired records; node-2 lost $loss settled records (both took $(python3 -c "print(round($(date +%s.%N) - $t0 - 10, 1))") s)" >&2
 }
 with_repair() { # node-0 runs a round every 2 s (as the background service does) during the ingest
   # The loop ends when the load generator does (ingest removes the file), after the round in flight: killing the loop
   # left its curl, and the round, running; a round started after the ingest finds the current hour quiet and repairs
   # hundreds of thousands of records into the next run.
   touch "$LOGSTREAM_BENCH_DATA/repairing"
+  local before
+  before=$(wc -l < "$LOGSTREAM_BENCH_DATA/rounds.jsonl" 2>/dev/null || echo 0)
   ( while [ -f "$LOGSTREAM_BENCH_DATA/repairing" ]; do
       curl -s -XPOST "$N0/api/repair?defer_busy=true" >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
       echo >> "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
@@ -142,15 +150,20 @@ with_repair() { # node-0 runs a round every 2 s (as the background service does)
   ingest
   rm -f "$LOGSTREAM_BENCH_DATA/repairing"
   wait $loop || true
+  tail -n +"$((before + 1))" "$LOGSTREAM_BENCH_DATA/rounds.jsonl" > "$LOGSTREAM_BENCH_DATA/run-rounds.jsonl"
+  python3 - "$LOGSTREAM_BENCH_DATA/run-rounds.jsonl" >&2 <<'PY'
+import json, sys
+peers = [p for r in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) for p in r["peers"]]
+print(f"  rounds during the run shipped {sum(p['records_sent'] + p['records_received'] for p in peers)} records, "
+      f"{sum(p['repairs_completed'] for p in peers)} repairs completed, {sum(p['still_differing'] for p in peers)} still differing")
+PY
 }
 # Warm the nodes first, ingest and repair alike: tiered JIT takes tens of seconds to settle on two cores, and a profile of
 # a cold repair round showed the JIT's threads at 9 % of all CPU while it ran. Untimed: a loss, then ingest with rounds.
 lose
 with_repair >/dev/null
-# Timed runs in ABBA order (without, with; with, without): the store grows with every run and so does the chaos before
-# it (the current hour's bucket gains ~5 M records per run, and a loss on it rewrites all of them), so a fixed order
-# would always give one side the bigger disturbance. The run with repair also finds what the run without it left
-# unrepaired: it repairs up to 2 % of the settled buckets.
+# Timed runs in ABBA order (without, with; with, without): the store grows with every run (the current hour's bucket
+# gains ~5 M records), so a fixed order would always give one side the bigger store.
 rm -f "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
 declare -a without withr
 for pass in $(seq 1 "${PASSES:-2}"); do

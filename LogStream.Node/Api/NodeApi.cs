@@ -82,14 +82,24 @@ public static class NodeApi
             Math.Round(round.Duration.TotalMilliseconds, 1));
     }
 
-    public static async Task<IResult> Lose(Chaos chaos, IOptions<ChaosOptions> options, double? fraction, CancellationToken cancellationToken)
+    /// <param name="endedBy">Only buckets whose window ended at or before this RFC 3339 instant (default: every bucket).</param>
+    public static async Task<IResult> Lose(
+        Chaos chaos, IOptions<ChaosOptions> options, double? fraction,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "ended_by")] string? endedBy, CancellationToken cancellationToken)
     {
         if (!options.Value.Enabled)
             return Results.Problem(title: "Chaos is disabled", detail: "Set LogStream:Chaos:Enabled=true to let this node delete its own data on purpose.",
                 statusCode: StatusCodes.Status404NotFound);
         if (fraction is not (> 0 and <= 1))
             return Problems.BadParameter("fraction", "must be a number greater than 0 and at most 1 (e.g. 0.05)");
-        var loss = await chaos.LoseAsync(fraction.Value, cancellationToken);
+        DateTimeOffset? end = null;
+        if (!string.IsNullOrEmpty(endedBy))
+        {
+            if (!RecordBatchParser.TryParseTimestamp(endedBy, out var parsed))
+                return Problems.BadParameter("ended_by", $"'{endedBy}' is not an RFC 3339 time with an offset (e.g. 2026-11-26T15:00:00Z)");
+            end = parsed;
+        }
+        var loss = await chaos.LoseAsync(fraction.Value, end, cancellationToken);
         return Results.Ok(new ChaosResponse(loss.Removed, loss.Buckets, loss.RecordsBefore));
     }
 }

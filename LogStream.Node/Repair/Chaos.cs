@@ -10,9 +10,15 @@ public sealed record ChaosLoss(long Removed, int Buckets, long RecordsBefore);
 /// The failing disk of the demo and the tests: this node really deletes a random sample of its local records
 /// (through the store, so the Merkle trees see it), leaving the divergence anti-entropy must repair.
 /// </summary>
-public sealed partial class Chaos(ILogStore store, ILogger<Chaos> logger)
+public sealed partial class Chaos(ILogStore store, Partitioner partitioner, ILogger<Chaos> logger)
 {
-    public async Task<ChaosLoss> LoseAsync(double fraction, CancellationToken cancellationToken)
+    /// <param name="fraction">Share of each bucket's records to delete, in (0, 1].</param>
+    /// <param name="endedBy">
+    /// Only the buckets whose time window ended at or before this instant (settled data, as a disk failing under old
+    /// files would lose); null for every bucket. Leaving the buckets being written alone also makes the loss cheap:
+    /// deleting from a bucket rewrites it.
+    /// </param>
+    public async Task<ChaosLoss> LoseAsync(double fraction, DateTimeOffset? endedBy, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fraction);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(fraction, 1.0);
@@ -20,6 +26,8 @@ public sealed partial class Chaos(ILogStore store, ILogger<Chaos> logger)
         var buckets = 0;
         foreach (var bucket in store.ListBuckets())
         {
+            if (endedBy is { } end && bucket.Bucket + partitioner.BucketWidth > end)
+                continue;
             var digests = store.GetDigests(bucket.Key);
             before += digests.Count;
             var count = (int)Math.Round(digests.Count * fraction);

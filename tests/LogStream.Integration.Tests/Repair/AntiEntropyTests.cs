@@ -231,6 +231,42 @@ public sealed class AntiEntropyTests(ManualRepairClusterFixture fixture, ITestOu
     }
 
     [SkippableFact]
+    public async Task ChaosEndedByLosesOnlyFromBucketsThatEndedByThenRepairRestoresThem()
+    {
+        var cluster = fixture.Require();
+        var run = Run();
+        var now = DateTimeOffset.UtcNow;
+        // Old records span 4 h to 3 h ago; recent ones the last hour. Every old bucket has ended 2 h ago, no recent one has.
+        var old = TestRecords.Generate(1200, run + "-old", sources: 2, now: now.AddHours(-3));
+        var recent = TestRecords.Generate(1200, run + "-new", sources: 2, now: now);
+        await IngestAsync(cluster, [.. old, .. recent]);
+        var endedBy = now.AddHours(-2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+        using (var refused = await cluster[1].Http.PostAsync("/api/chaos/lose?fraction=0.5&ended_by=yesterday", null))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("ended_by", problem.GetProperty("parameter").GetString());
+            Assert.Contains("yesterday", problem.GetProperty("detail").GetString());
+        }
+        await AssertInSyncAsync(cluster, run, old.Count + recent.Count);
+
+        using var lose = await cluster[1].Http.PostAsync($"/api/chaos/lose?fraction=0.5&ended_by={endedBy}", null);
+        Assert.True(lose.IsSuccessStatusCode, await lose.Content.ReadAsStringAsync());
+        var loss = await lose.Content.ReadFromJsonAsync<JsonElement>();
+        var after = await BucketsAsync(cluster[1], run);
+        var oldLeft = after.Where(b => b.Key.Contains(run + "-old", StringComparison.Ordinal)).Sum(b => b.Value.Records);
+        var recentLeft = after.Where(b => b.Key.Contains(run + "-new", StringComparison.Ordinal)).Sum(b => b.Value.Records);
+        output.WriteLine($"{loss}; old records left {oldLeft} of {old.Count}, recent {recentLeft} of {recent.Count}");
+        Assert.Equal(recent.Count, recentLeft);
+        Assert.InRange(oldLeft, old.Count / 2 - 4, old.Count / 2 + 4); // half of each bucket, rounded per bucket
+        Assert.True(loss.GetProperty("removed").GetInt64() >= old.Count - oldLeft, loss.ToString()); // other tests' old buckets count too
+
+        await RepairAsync(cluster[0]);
+        await AssertInSyncAsync(cluster, run, old.Count + recent.Count);
+    }
+    [SkippableFact]
     public async Task RepairWhileIngestContinuesConvergesOnceIngestStopsAndLosesNothing()
     {
         var cluster = fixture.Require();
