@@ -597,8 +597,9 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
     }
 
     /// <summary>
-    /// Seals the buckets whose window closed more than <c>SealGrace</c> ago (and, when already sealed once, whose last
-    /// late append is that old too), rewrites buckets where reads met corruption, drops buckets past the retention.
+    /// Seals the buckets whose window closed more than <c>SealGrace</c> ago (and, when already sealed once, whose late
+    /// records reach <c>ResealFraction</c> of the sealed ones, the last of them that old too), rewrites buckets where
+    /// reads met corruption, drops buckets past the retention.
     /// </summary>
     public async Task<MaintenanceResult> RunMaintenanceAsync(CancellationToken cancellationToken = default)
     {
@@ -662,8 +663,19 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         var grace = _options.SealGrace.Ticks;
         if (bucket.EndTicks + grace > Partitioner.ToUnixTicks(now))
             return false;
-        var everSealed = Array.Exists(segments, s => s.IsSealed);
-        return !everSealed || bucket.LastAppendUtcTicks + grace <= now.UtcTicks;
+        long sealedRecords = 0, lateRecords = 0;
+        foreach (var segment in segments)
+        {
+            if (segment.IsSealed)
+                sealedRecords += segment.RecordCount;
+            else
+                lateRecords += segment.RecordCount;
+        }
+        if (sealedRecords == 0)
+            return true;
+        // Sealed once: the log segments hold late records (late writes, repair). Rewrite the bucket only when they are
+        // a sizeable share of it, and quiet for the grace period.
+        return bucket.LastAppendUtcTicks + grace <= now.UtcTicks && lateRecords >= _options.ResealFraction * sealedRecords;
     }
 
     /// <summary>

@@ -35,6 +35,17 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary>How long after its window closes (and since its last append) a bucket is sealed (compressed, indexed). Default 5 min.</summary>
     public TimeSpan SealGrace { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// A bucket sealed once gets records later only from late writes and repair; they go to a log segment beside the
+    /// sealed one. It is sealed again (the whole bucket rewritten) once those late records reach this fraction of its
+    /// sealed records, and <see cref="SealGrace"/> passed since the last of them. Below it the small log segment stays:
+    /// resealing a bucket of 62 k records for the 600 a repair added costs a hundred times the repair's own writes.
+    /// So a bucket's rewrite writes at most (1 + f) / f times the late records it takes in. 0 reseals on any late
+    /// record. Default 0.1.
+    /// </summary>
+    [Range(0.0, 1.0, ErrorMessage = "LogStream:Storage:ResealFraction must be between 0 and 1.")]
+    public double ResealFraction { get; set; } = 0.1;
+
     /// <summary>Buckets whose window ended longer ago than this are dropped whole. Default 7 days; at least one bucket width.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 

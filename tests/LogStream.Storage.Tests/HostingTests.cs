@@ -32,6 +32,7 @@ public class HostingTests
     [InlineData("LogStream:Storage:FsyncInterval", "00:00:00")]
     [InlineData("LogStream:Storage:Retention", "00:10:00")]
     [InlineData("LogStream:Storage:SealGrace", "-00:01:00")]
+    [InlineData("LogStream:Storage:ResealFraction", "1.5")]
     [InlineData("LogStream:Storage:MaintenanceInterval", "00:00:00")]
     [InlineData("LogStream:Storage:SealedBlockBytes", "10")]
     [InlineData("LogStream:Storage:CompressionLevel", "30")]

@@ -187,6 +187,38 @@ public class SegmentLogStoreTests
     }
 
     [Fact]
+    public async Task ASealedBucketIsRewrittenOnlyOnceItsLateRecordsReachTheResealFraction()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { ResealFraction = 0.1 });
+        var store = await harness.OpenAsync();
+        await store.AppendAsync(Enumerable.Range(0, 100).Select(i => Records.Make($"r{i:D3}", Records.Base.AddSeconds(i))).ToList());
+        harness.Time.SetUtcNow(Records.Base.AddHours(2));
+        Assert.Equal(1, (await store.RunMaintenanceAsync()).Sealed);
+        var sealedFile = Directory.GetFiles(harness.Path, "*.sealed", SearchOption.AllDirectories).Single();
+
+        // 9 late records (repair, late writes) for 100 sealed: below 10 %, they stay in a log segment beside it.
+        await store.AppendAsync(Enumerable.Range(0, 9).Select(i => Records.Make($"late{i}", Records.Base.AddMinutes(30 + i))).ToList());
+        harness.Time.Advance(harness.Options.SealGrace * 10);
+        Assert.Equal(0, (await store.RunMaintenanceAsync()).Sealed);
+        var bucket = store.ListBuckets().Single();
+        Assert.Equal((109, false, 2), (bucket.Records, bucket.Sealed, bucket.Segments));
+        Assert.True(File.Exists(sealedFile), "the sealed segment was rewritten");
+        store = await harness.ReopenAsync();
+        Assert.Equal(109, (await store.QueryAsync(new LogQuery { Limit = 1000 }).ToListAsync()).Count);
+        Assert.Equal(0, (await store.RunMaintenanceAsync()).Sealed);
+
+        // The tenth reaches 10 %: once the grace has passed since it arrived, the bucket is sealed again as one segment.
+        await store.AppendAsync([Records.Make("late9", Records.Base.AddMinutes(50))]);
+        Assert.Equal(0, (await store.RunMaintenanceAsync()).Sealed);
+        harness.Time.Advance(harness.Options.SealGrace);
+        Assert.Equal(1, (await store.RunMaintenanceAsync()).Sealed);
+        bucket = store.ListBuckets().Single();
+        Assert.Equal((110, true, 1), (bucket.Records, bucket.Sealed, bucket.Segments));
+        Assert.False(File.Exists(sealedFile));
+        Assert.Equal(110, (await store.QueryAsync(new LogQuery { Limit = 1000 }).ToListAsync()).Count);
+    }
+
+    [Fact]
     public async Task RemovalForgetsTheIdsAlsoAfterARestart()
     {
         await using var harness = new StoreHarness();
