@@ -2,7 +2,7 @@
 # Anti-entropy benchmark (issue 4), on a standalone 3-node Release cluster (benchmarks/cluster.sh):
 #   1. ingest N records at ALL; 2. node-1 loses FRACTION of its records (chaos); 3. one round (POST /api/repair on
 #   node-0), timed, with the bytes it shipped from the node's metrics; 4. ingest throughput for DURATION without, then
-#   with repair rounds running, in ABBA order (PASSES passes, default 2), after an untimed warm-up of both; before each
+#   with repair rounds running, in a balanced order (PASSES passes, default 2: without-with, with-without, with-without, without-with, ...), after an untimed warm-up of both; before each
 #   timed run an untimed round repairs everything, node-2 loses FRACTION of the settled records (chaos, ended_by) and
 #   the machine settles, so every run starts from the same divergence: k = FRACTION x N lost on one replica.
 # Usage: N=1000000 FRACTION=0.01 DURATION=20s PASSES=2 benchmarks/repair-bench.sh
@@ -161,12 +161,16 @@ PY
 # a cold repair round showed the JIT's threads at 9 % of all CPU while it ran. Untimed: a loss, then ingest with rounds.
 lose
 with_repair >/dev/null
-# Timed runs in ABBA order (without, with; with, without): the store grows with every run (the current hour's bucket
-# gains ~5 M records), so a fixed order would always give one side the bigger store.
+# Timed runs in a balanced order (below): the store grows with every run (the current hour's bucket gains ~5 M
+# records), so a fixed order would always give one side the bigger store.
 rm -f "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
 declare -a without withr
+# The order of the passes follows the Thue-Morse sequence (without first, then with first, with first, without first,
+# with first, ...): over 2^k passes it cancels trends up to degree k, not only linear ones (runs 2-3, the first after
+# the warm-up, were the slowest of some runs of either kind).
+thue_morse() { local n=$1 parity=0; while [ "$n" -gt 0 ]; do parity=$((parity ^ (n & 1))); n=$((n >> 1)); done; echo $parity; }
 for pass in $(seq 1 "${PASSES:-2}"); do
-  if [ $((pass % 2)) = 1 ]; then
+  if [ "$(thue_morse $((pass - 1)))" = 0 ]; then
     lose; without+=("$(ingest)")
     lose; withr+=("$(with_repair)")
   else
