@@ -2,9 +2,10 @@
 # Anti-entropy benchmark (issue 4), on a standalone 3-node Release cluster (benchmarks/cluster.sh):
 #   1. ingest N records at ALL; 2. node-1 loses FRACTION of its records (chaos); 3. one round (POST /api/repair on
 #   node-0), timed, with the bytes it shipped from the node's metrics; 4. ingest throughput for DURATION without, then
-#   with repair rounds running, in a balanced order (PASSES passes, default 2: without-with, with-without, with-without, without-with, ...), after an untimed warm-up of both; before each
-#   timed run an untimed round repairs everything, node-2 loses FRACTION of the settled records (chaos, ended_by) and
-#   the machine settles, so every run starts from the same divergence: k = FRACTION x N lost on one replica.
+#   with repair rounds running, in a balanced order (PASSES passes, default 2: without-with, with-without,
+#   with-without, without-with, ...), after an untimed warm-up of both; before each timed run an untimed round repairs
+#   everything, node-2 loses FRACTION of the settled records (chaos, ended_by) and the machine settles, so every run
+#   starts from the same divergence: k = FRACTION x N lost on one replica.
 # Usage: N=1000000 FRACTION=0.01 DURATION=20s PASSES=2 benchmarks/repair-bench.sh
 #        REPAIR_ARGS=--LogStream:Repair:Nice=0 ... (extra node settings, e.g. repair at normal priority for an A/B)
 set -euo pipefail
@@ -70,7 +71,9 @@ node_stats() { # per node, from one scrape: CPU ticks, buckets sealed, gen-2 GCs
       "$(total "$m" dotnet_gc_pause_time_seconds_total "")" "$(total "$m" dotnet_gc_heap_total_allocated_bytes_total "" 0.00000095367431640625)" \
       "$(total "$m" logstream_write_duration_seconds_sum "" 1000)" "$(total "$m" logstream_write_duration_seconds_count "")" \
       "$(total "$m" http_server_request_duration_seconds_sum Replica/Replicate 1000)" "$(total "$m" http_server_request_duration_seconds_count Replica/Replicate)" \
-      "$(total "$m" logstream_storage_fsync_duration_seconds_sum "" 1000)" "$(total "$m" logstream_storage_fsync_duration_seconds_count "")"
+      "$(total "$m" logstream_storage_fsync_duration_seconds_sum "" 1000)" "$(total "$m" logstream_storage_fsync_duration_seconds_count "")" \
+      "$(total "$m" logstream_hints_stored_total "")" "$(total "$m" logstream_storage_records_duplicate_total "")" \
+      "$(total "$m" logstream_replica_requests_total 'outcome="failed"')" "$(total "$m" logstream_quorum_failures_total "")"
   done
 }
 timeline() { # records ingested per second, over all coordinators, every 3 s (into timeline.txt) while the file sampling exists
@@ -112,6 +115,9 @@ mean = lambda total, count: f"{total / count:.1f}" if count else "-"
 print("  mean ms, node-0/1/2: coordinated write " + " ".join(mean(n[5], n[6]) for n in d) + ", replicate served "
       + " ".join(mean(n[7], n[8]) for n in d) + ", group commit " + " ".join(mean(n[9], n[10]) for n in d)
       + " (" + " ".join(f"{n[10]:.0f}" for n in d) + " commits)")
+print("  wasted work, node-0/1/2: hints stored " + " ".join(f"{n[11]:.0f}" for n in d) + ", duplicate records "
+      + " ".join(f"{n[12]:.0f}" for n in d) + ", failed replica calls " + " ".join(f"{n[13]:.0f}" for n in d)
+      + ", quorum failures " + " ".join(f"{n[14]:.0f}" for n in d))
 PY
   python3 -c "import json,sys; i = json.load(open(sys.argv[1]))['ingest']; l = i['latency']
 print(f\"  client latency p50 {l['p50_ms']:.0f} ms, p99 {l['p99_ms']:.0f} ms, max {l['max_ms']:.0f} ms\", file=sys.stderr)
