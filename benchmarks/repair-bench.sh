@@ -7,6 +7,7 @@
 #   everything, node-2 loses FRACTION of the settled records (chaos, ended_by) and the machine settles, so every run
 #   starts from the same divergence: k = FRACTION x N lost on one replica.
 # Usage: N=1000000 FRACTION=0.01 DURATION=20s PASSES=2 benchmarks/repair-bench.sh
+#        FIRST=with ... (the complementary order: with-without, without-with, ...; an A/B of the order itself)
 #        REPAIR_ARGS=--LogStream:Repair:Nice=0 ... (extra node settings, e.g. repair at normal priority for an A/B)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -176,7 +177,7 @@ declare -a without withr
 # the warm-up, were the slowest of some runs of either kind).
 thue_morse() { local n=$1 parity=0; while [ "$n" -gt 0 ]; do parity=$((parity ^ (n & 1))); n=$((n >> 1)); done; echo $parity; }
 for pass in $(seq 1 "${PASSES:-2}"); do
-  if [ "$(thue_morse $((pass - 1)))" = 0 ]; then
+  if [ "$(thue_morse $((pass - 1)))" = "$([ "${FIRST:-without}" = with ] && echo 1 || echo 0)" ]; then
     lose; without+=("$(ingest)")
     lose; withr+=("$(with_repair)")
   else
