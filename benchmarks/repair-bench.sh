@@ -173,8 +173,9 @@ with_repair >/dev/null
 rm -f "$LOGSTREAM_BENCH_DATA/rounds.jsonl"
 declare -a without withr
 # The order of the passes follows the Thue-Morse sequence (without first, then with first, with first, without first,
-# with first, ...): over 2^k passes it cancels trends up to degree k, not only linear ones (runs 2-3, the first after
-# the warm-up, were the slowest of some runs of either kind).
+# with first, ...): over 2^k passes it cancels trends up to degree k, not only linear ones. It cannot cancel a bump:
+# here the 2nd to 5th timed runs are the slowest whichever kind runs there, and one order puts runs with repair in
+# positions 2 and 3. benchmarks/repair-bench-pair.sh runs both orders (FIRST=without, FIRST=with) for the ratio.
 thue_morse() { local n=$1 parity=0; while [ "$n" -gt 0 ]; do parity=$((parity ^ (n & 1))); n=$((n >> 1)); done; echo $parity; }
 for pass in $(seq 1 "${PASSES:-2}"); do
   if [ "$(thue_morse $((pass - 1)))" = "$([ "${FIRST:-without}" = with ] && echo 1 || echo 0)" ]; then
