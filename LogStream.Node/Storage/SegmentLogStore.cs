@@ -663,6 +663,12 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         var grace = _options.SealGrace.Ticks;
         if (bucket.EndTicks + grace > Partitioner.ToUnixTicks(now))
             return false;
+        if (!Array.Exists(segments, s => s.IsSealed))
+            return true;
+        // Sealed once: the log segments hold late records (late writes, repair). Rewrite the bucket only when they have
+        // been quiet for the grace period and are a sizeable share of it.
+        if (bucket.LastAppendUtcTicks + grace > now.UtcTicks)
+            return false;
         long sealedRecords = 0, lateRecords = 0;
         foreach (var segment in segments)
         {
@@ -671,11 +677,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             else
                 lateRecords += segment.RecordCount;
         }
-        if (sealedRecords == 0)
-            return true;
-        // Sealed once: the log segments hold late records (late writes, repair). Rewrite the bucket only when they are
-        // a sizeable share of it, and quiet for the grace period.
-        return bucket.LastAppendUtcTicks + grace <= now.UtcTicks && lateRecords >= _options.ResealFraction * sealedRecords;
+        return lateRecords >= _options.ResealFraction * sealedRecords;
     }
 
     /// <summary>
