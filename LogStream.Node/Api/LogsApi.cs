@@ -143,7 +143,7 @@ public static class LogsApi
                 return null;
             if (RecordBatchParser.TryParseTimestamp(text, out var time))
                 return time;
-            problem = Problems.BadParameter(name, $"'{text}' is not an RFC 3339 time with an offset (e.g. 2026-11-26T15:00:00Z)");
+            problem = Problems.BadTime(name, text);
             return null;
         }
 

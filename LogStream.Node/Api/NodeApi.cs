@@ -96,7 +96,7 @@ public static class NodeApi
         if (!string.IsNullOrEmpty(endedBy))
         {
             if (!RecordBatchParser.TryParseTimestamp(endedBy, out var parsed))
-                return Problems.BadParameter("ended_by", $"'{endedBy}' is not an RFC 3339 time with an offset (e.g. 2026-11-26T15:00:00Z)");
+                return Problems.BadTime("ended_by", endedBy);
             end = parsed;
         }
         var loss = await chaos.LoseAsync(fraction.Value, end, cancellationToken);

@@ -12,6 +12,10 @@ public static class Problems
             statusCode: StatusCodes.Status400BadRequest,
             extensions: new Dictionary<string, object?> { ["parameter"] = parameter });
 
+    /// <summary>A query parameter that should be a time and is not.</summary>
+    public static IResult BadTime(string parameter, string text) =>
+        BadParameter(parameter, $"'{text}' is not an RFC 3339 time with an offset (e.g. 2026-11-26T15:00:00Z)");
+
     public static IResult InvalidRecords(IReadOnlyList<RecordError> errors)
     {
         var first = errors[0];

@@ -201,7 +201,9 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             ref var value = ref CollectionsMarshal.GetValueRefOrAddDefault(bucket.Ids, frames[i].Id, out var exists);
             if (!exists)
             {
-                frames[i].IdHash = RecordIdHash.Of(frames[i].Id);
+                // From the id's bytes in the encoded payload, as recovery does: no second UTF-8 encoding under the gate.
+                EncodedRecord.TryReadId(buffer.AsSpan(frames[i].FrameOffset + SegmentFormat.FrameHeaderBytes, frames[i].PayloadLength), out var idBytes);
+                frames[i].IdHash = RecordIdHash.Of(idBytes);
                 value = new DigestValue(frames[i].ContentHash, frames[i].IdHash, frames[i].PayloadLength);
                 statuses[i] = AppendStatus.Added;
                 fresh.Add(i);
@@ -430,18 +432,17 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         return new SyncAsyncEnumerable<LogRecord>(ReadBucket(bucket, null, ToRecord), cancellationToken);
     }
 
-    public IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
-    {
-        ThrowIfNotOpen();
-        var wanted = new IdSet(ids);
-        return new SyncAsyncEnumerable<LogRecord>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted, ToRecord), cancellationToken);
-    }
+    public IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
+        ReadRecords(bucket, ids, ToRecord, cancellationToken);
 
-    public IAsyncEnumerable<byte[]> ReadEncodedRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<byte[]> ReadEncodedRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
+        ReadRecords(bucket, ids, static entry => entry.Payload.ToArray(), cancellationToken);
+
+    private SyncAsyncEnumerable<T> ReadRecords<T>(BucketKey bucket, IReadOnlyCollection<string> ids, Func<Entry, T> map, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen();
         var wanted = new IdSet(ids);
-        return new SyncAsyncEnumerable<byte[]>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted, static entry => entry.Payload.ToArray()), cancellationToken);
+        return new SyncAsyncEnumerable<T>(wanted.Count == 0 ? [] : ReadBucket(bucket, wanted, map), cancellationToken);
     }
 
     private static LogRecord ToRecord(Entry entry)
