@@ -8,6 +8,7 @@ using LogStream.Node.Replication;
 using LogStream.Node.Replication.Hints;
 using LogStream.Node.Ring;
 using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -1,4 +1,4 @@
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Api;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using LogStream.Node.Membership;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Api;

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using LogStream.Node.Query;
 using LogStream.Node.Replication;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 

@@ -4,7 +4,7 @@ using LogStream.Node.Query;
 using LogStream.Node.Repair;
 using LogStream.Node.Replication;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Api;

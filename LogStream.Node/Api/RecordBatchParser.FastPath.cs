@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Api;
 

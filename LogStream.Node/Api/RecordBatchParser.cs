@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Api;
 

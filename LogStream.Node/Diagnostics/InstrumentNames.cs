@@ -44,23 +44,6 @@ public static class InstrumentNames
     public const string RepairDuration = "logstream.repair.duration";
     public const string RepairLastSuccess = "logstream.repair.last_success";
 
-    public const string StorageMeter = "LogStream.Node.Storage";
-
-    public const string StorageRecordsAppended = "logstream.storage.records_appended";
-    public const string StorageBytesAppended = "logstream.storage.appended_bytes";
-    public const string StorageRecordsDuplicate = "logstream.storage.records_duplicate";
-    public const string StorageFsyncs = "logstream.storage.fsyncs";
-    public const string StorageRecordsPerFsync = "logstream.storage.records_per_fsync";
-    public const string StorageFsyncDuration = "logstream.storage.fsync_duration";
-    public const string StorageSegments = "logstream.storage.segments";
-    public const string StorageDiskBytes = "logstream.storage.disk_bytes";
-    public const string StorageRecords = "logstream.storage.records";
-    public const string StorageCorruptFrames = "logstream.storage.corrupt_frames";
-    public const string StorageRecoveryTruncations = "logstream.storage.recovery_truncations";
-    public const string StorageBucketsSealed = "logstream.storage.buckets_sealed";
-    public const string StorageRetentionDrops = "logstream.storage.retention_drops";
-    public const string StorageRecordsRemoved = "logstream.storage.records_removed";
-
     public const string HintsMeter = "LogStream.Node.Hints";
 
     public const string HintsStored = "logstream.hints.stored";

@@ -4,7 +4,7 @@ using LogStream.Node.Membership;
 using LogStream.Node.Replication;
 using LogStream.Node.Replication.Grpc;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Query;

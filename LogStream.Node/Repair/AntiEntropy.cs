@@ -3,7 +3,7 @@ using LogStream.Node.Membership;
 using LogStream.Node.Repair.Grpc;
 using LogStream.Node.Replication;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 using RepairClient = LogStream.Node.Repair.Grpc.Repair.RepairClient;
 
@@ -144,7 +144,7 @@ public sealed partial class AntiEntropy(
                     {
                         Interlocked.Increment(ref tally.StillDiffering);
                         Interlocked.CompareExchange(ref tally.Error, $"{item.Bucket.Partition}: {ex.Message}", null);
-                        LogBucketFailed(item.Bucket.Partition, Storage.Partitioner.FormatBucket(item.Bucket.Bucket), peer.Id, ex.Message);
+                        LogBucketFailed(item.Bucket.Partition, Partitioner.FormatBucket(item.Bucket.Bucket), peer.Id, ex.Message);
                     }
                 });
             return tally.Result(peer.Id, compared, differing, tally.Error);
@@ -271,7 +271,7 @@ public sealed partial class AntiEntropy(
         {
             metrics.Completed(peer.Id, timeProvider.GetUtcNow(), duration);
             Interlocked.Increment(ref tally.Completed);
-            LogRepaired(bucket.Partition, Storage.Partitioner.FormatBucket(bucket.Bucket), peer.Id, sent, received);
+            LogRepaired(bucket.Partition, Partitioner.FormatBucket(bucket.Bucket), peer.Id, sent, received);
         }
         else
         {
@@ -279,7 +279,7 @@ public sealed partial class AntiEntropy(
             if (mineAfter != theirsAfter)
             {
                 Interlocked.Increment(ref tally.StillDiffering);
-                LogStillDiffering(bucket.Partition, Storage.Partitioner.FormatBucket(bucket.Bucket), peer.Id, sent, received);
+                LogStillDiffering(bucket.Partition, Partitioner.FormatBucket(bucket.Bucket), peer.Id, sent, received);
             }
         }
     }

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Repair;
 

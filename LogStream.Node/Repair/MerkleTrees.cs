@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Repair;
 

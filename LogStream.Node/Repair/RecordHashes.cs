@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Repair;
 

@@ -3,7 +3,7 @@ using Grpc.Core;
 using LogStream.Node.Repair.Grpc;
 using LogStream.Node.Replication;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Repair;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Grpc.Core;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Replication
 {
@@ -66,7 +66,7 @@ namespace LogStream.Node.Replication
             {
                 for (var k = 0; k < part.Count; k++)
                 {
-                    var length = part.Batch.FrameAt(part.IndexAt(k)).PayloadLength;
+                    var length = part.Batch.PayloadLengthAt(part.IndexAt(k));
                     size += 1 + VarintSize((uint)length) + length;
                 }
             }

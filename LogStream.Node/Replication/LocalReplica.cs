@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Google.Protobuf;
 using LogStream.Node.Replication.Grpc;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Replication;
@@ -17,7 +17,7 @@ public sealed class LocalReplica(ILogStore store, IOptions<NodeOptions> nodeOpti
 
     public string NodeId { get; } = nodeOptions.Value.NodeId;
 
-    public Storage.Partitioner Partitioner => store.Partitioner;
+    public LogStream.Storage.Partitioner Partitioner => store.Partitioner;
 
     public ValueTask<AppendResult> AppendAsync(IReadOnlyList<LogRecord> records, CancellationToken cancellationToken) =>
         store.AppendAsync(records, cancellationToken);

@@ -6,7 +6,7 @@ using Grpc.Net.Client;
 using LogStream.Node.Membership;
 using LogStream.Node.Replication.Grpc;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;

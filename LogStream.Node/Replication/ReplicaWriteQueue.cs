@@ -1,5 +1,5 @@
 using LogStream.Node.Replication.Grpc;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Replication;
 

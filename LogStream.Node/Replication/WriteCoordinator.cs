@@ -4,7 +4,7 @@ using Grpc.Core;
 using LogStream.Node.Membership;
 using LogStream.Node.Replication.Hints;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 

@@ -1,3 +1,4 @@
+using LogStream.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace LogStream.Node.Storage;

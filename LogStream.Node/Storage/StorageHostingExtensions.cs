@@ -1,3 +1,4 @@
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

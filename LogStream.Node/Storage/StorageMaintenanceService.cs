@@ -1,3 +1,4 @@
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Storage;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using LogStream.Node.Diagnostics;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 // Durable-append throughput: W concurrent writers append B records per call (encoded ~250 bytes each) to the store
@@ -50,14 +50,14 @@ static async Task<(double Rate, double PerFsync, double FsyncRate, double AllocP
     using var listener = new MeterListener();
     listener.InstrumentPublished = (instrument, l) =>
     {
-        if (instrument.Meter.Name == InstrumentNames.StorageMeter && instrument.Meter.Scope == meterFactory)
+        if (instrument.Meter.Name == StorageInstrumentNames.Meter && instrument.Meter.Scope == meterFactory)
             l.EnableMeasurementEvents(instrument);
     };
     listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
     {
-        if (instrument.Name == InstrumentNames.StorageFsyncs)
+        if (instrument.Name == StorageInstrumentNames.Fsyncs)
             Interlocked.Add(ref fsyncs, value);
-        else if (instrument.Name == InstrumentNames.StorageRecordsPerFsync)
+        else if (instrument.Name == StorageInstrumentNames.RecordsPerFsync)
             Interlocked.Add(ref synced, value);
     });
     listener.Start();

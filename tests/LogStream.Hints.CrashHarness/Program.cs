@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 // Child process of the hint crash test: opens the hint log (recovery), then until killed stores hints from several

@@ -1,5 +1,5 @@
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Hints.Tests;
 

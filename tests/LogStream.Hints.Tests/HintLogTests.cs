@@ -1,6 +1,6 @@
 using LogStream.Node.Diagnostics;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Hints.Tests;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using LogStream.Node.Diagnostics;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Hints.Tests;
 

@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 using LogStream.Node.Diagnostics;
 using LogStream.Node.Membership;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics.Metrics;
 

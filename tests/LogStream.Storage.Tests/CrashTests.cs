@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 

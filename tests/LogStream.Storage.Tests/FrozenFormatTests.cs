@@ -1,4 +1,4 @@
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LogStream.Storage.Tests;

@@ -1,5 +1,6 @@
 using LogStream.Node;
 using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,5 @@
 using System.Text;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Storage.Tests;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using LogStream.Node.Diagnostics;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Storage.Tests;
 
@@ -27,7 +27,7 @@ public class RecoveryTests
 
         var store = await harness.OpenAsync();
         Assert.Equal(1, store.Recovery!.Truncations);
-        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageRecoveryTruncations));
+        Assert.Equal(1, harness.Metrics.Sum(StorageInstrumentNames.RecoveryTruncations));
         Assert.Empty(harness.Observer.Corruptions);
         var ids = (await store.ReadEverythingAsync()).Select(r => r.Id).ToList();
         Assert.Equal(Enumerable.Range(0, 49).Select(i => $"r{i:D2}"), ids);
@@ -64,7 +64,7 @@ public class RecoveryTests
         var store = await harness.OpenAsync();
         Assert.Equal(0, store.Recovery!.Truncations);
         Assert.Equal(1, store.Recovery.CorruptRegions);
-        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageCorruptFrames));
+        Assert.Equal(1, harness.Metrics.Sum(StorageInstrumentNames.CorruptFrames));
         var report = Assert.Single(harness.Observer.Corruptions);
         Assert.Equal(["r25"], report.LostIds);
         Assert.Equal(store.Partitioner.Place(Records.Make("r25")).Partition, report.Bucket.Partition);

@@ -1,5 +1,5 @@
 using LogStream.Node.Diagnostics;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Storage.Tests;
 
@@ -15,8 +15,8 @@ public class SegmentLogStoreTests
         var store = await harness.OpenAsync();
         await store.AppendAsync([Records.Make("a")]).AsTask().WaitAsync(Deadline);
         await store.AppendAsync([Records.Make("b")]).AsTask().WaitAsync(Deadline);
-        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
-        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+        Assert.Equal(2, harness.Metrics.Sum(StorageInstrumentNames.Fsyncs));
+        Assert.Equal(2, harness.Metrics.Sum(StorageInstrumentNames.RecordsPerFsync));
     }
 
     [Fact]
@@ -31,8 +31,8 @@ public class SegmentLogStoreTests
         }));
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(30));
 
-        var fsyncs = harness.Metrics.Sum(InstrumentNames.StorageFsyncs);
-        Assert.Equal(1280, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+        var fsyncs = harness.Metrics.Sum(StorageInstrumentNames.Fsyncs);
+        Assert.Equal(1280, harness.Metrics.Sum(StorageInstrumentNames.RecordsPerFsync));
         Assert.True(fsyncs < 1280 / 2, $"64 concurrent appenders should share fsyncs; {fsyncs} fsyncs for 1280 appends.");
     }
 
@@ -42,10 +42,10 @@ public class SegmentLogStoreTests
         await using var harness = new StoreHarness(new StorageOptions { Durability = "interval", FsyncInterval = TimeSpan.FromMilliseconds(100) });
         var store = await harness.OpenAsync();
         await store.AppendAsync([Records.Make("a")]).AsTask().WaitAsync(Deadline);
-        Assert.Equal(0, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+        Assert.Equal(0, harness.Metrics.Sum(StorageInstrumentNames.Fsyncs));
 
         harness.Time.Advance(TimeSpan.FromMilliseconds(100));
-        await WaitUntilAsync(() => harness.Metrics.Sum(InstrumentNames.StorageFsyncs) == 1, "the interval fsync after one period");
+        await WaitUntilAsync(() => harness.Metrics.Sum(StorageInstrumentNames.Fsyncs) == 1, "the interval fsync after one period");
     }
 
     [Fact]
@@ -58,12 +58,12 @@ public class SegmentLogStoreTests
         try
         {
             Assert.True(committer.WaitAsync(committer.MarkDirty(segment, 1)).IsCompletedSuccessfully);
-            Assert.Equal(0, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
+            Assert.Equal(0, harness.Metrics.Sum(StorageInstrumentNames.Fsyncs));
 
             harness.Time.Advance(TimeSpan.FromMilliseconds(250));
             await committer.WaitAsync(committer.MarkDirty(segment, 1)).WaitAsync(Deadline);
-            Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageFsyncs));
-            Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsPerFsync));
+            Assert.Equal(1, harness.Metrics.Sum(StorageInstrumentNames.Fsyncs));
+            Assert.Equal(2, harness.Metrics.Sum(StorageInstrumentNames.RecordsPerFsync));
         }
         finally
         {
@@ -160,7 +160,7 @@ public class SegmentLogStoreTests
 
         store = await harness.ReopenAsync();
         Assert.Equal(digestsBefore, store.GetDigests(bucket.Key).OrderBy(d => d.Id, StringComparer.Ordinal));
-        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageBucketsSealed));
+        Assert.Equal(1, harness.Metrics.Sum(StorageInstrumentNames.BucketsSealed));
     }
 
     [Fact]
@@ -249,7 +249,7 @@ public class SegmentLogStoreTests
         Assert.Equal(1, result.Dropped);
         Assert.Equal([Records.Base.AddHours(1)], store.ListBuckets().Select(b => b.Bucket));
         Assert.Equal(Records.Base, harness.Observer.Dropped.Single().Bucket);
-        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageRetentionDrops));
+        Assert.Equal(1, harness.Metrics.Sum(StorageInstrumentNames.RetentionDrops));
 
         store = await harness.ReopenAsync();
         Assert.Equal(["new"], (await store.ReadEverythingAsync()).Select(r => r.Id));
@@ -276,11 +276,11 @@ public class SegmentLogStoreTests
         await using var harness = new StoreHarness();
         var store = await harness.OpenAsync();
         await store.AppendAsync([Records.Make("a"), Records.Make("b"), Records.Make("a")]);
-        Assert.Equal(2, harness.Metrics.Sum(InstrumentNames.StorageRecordsAppended));
-        Assert.Equal(1, harness.Metrics.Sum(InstrumentNames.StorageRecordsDuplicate));
-        Assert.True(harness.Metrics.Sum(InstrumentNames.StorageBytesAppended) > 0);
-        Assert.Equal(1, harness.Metrics.Observe(InstrumentNames.StorageSegments));
-        Assert.Equal(store.ListBuckets().Single().Bytes, harness.Metrics.Observe(InstrumentNames.StorageDiskBytes));
+        Assert.Equal(2, harness.Metrics.Sum(StorageInstrumentNames.RecordsAppended));
+        Assert.Equal(1, harness.Metrics.Sum(StorageInstrumentNames.RecordsDuplicate));
+        Assert.True(harness.Metrics.Sum(StorageInstrumentNames.BytesAppended) > 0);
+        Assert.Equal(1, harness.Metrics.Observe(StorageInstrumentNames.Segments));
+        Assert.Equal(store.ListBuckets().Single().Bytes, harness.Metrics.Observe(StorageInstrumentNames.DiskBytes));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)

@@ -1,6 +1,6 @@
 using System.Globalization;
 using CsCheck;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Storage.Tests;
 

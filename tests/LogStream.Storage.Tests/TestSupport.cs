@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using LogStream.Node.Diagnostics;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -58,7 +58,7 @@ public sealed class MetricRecorder : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == InstrumentNames.StorageMeter && instrument.Meter.Scope == factory)
+            if (instrument.Meter.Name == StorageInstrumentNames.Meter && instrument.Meter.Scope == factory)
                 listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => Add(instrument.Name, value));

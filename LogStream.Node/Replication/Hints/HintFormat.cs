@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Win32.SafeHandles;
 
 namespace LogStream.Node.Replication.Hints;
@@ -61,7 +61,7 @@ internal static class HintFormat
     public const int TargetEntryPayload = 64 * 1024;
 
     /// <summary>Largest record a hint holds: one record alone must fit a frame.</summary>
-    public const int MaxRecordBytes = SegmentFormat.MaxFramePayload - EntryHeaderBytes - 5;
+    public const int MaxRecordBytes = Frame.MaxPayload - EntryHeaderBytes - 5;
 
     public const string SegmentExtension = ".hints";
     public const string CorruptExtension = ".corrupt";
@@ -149,7 +149,7 @@ internal static class HintFormat
             if (!Varint.TryRead(payload[position..], out var length, out var size) || length > (uint)(payload.Length - position - size))
                 return false;
             position += size;
-            if (!EncodedRecord.TryParse(payload.Slice(position, (int)length), out _))
+            if (!LogRecordCodec.IsWellFormed(payload.Slice(position, (int)length)))
                 return false;
             position += (int)length;
         }

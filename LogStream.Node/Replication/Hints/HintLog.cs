@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LogStream.Node.Replication.Hints;
@@ -308,14 +308,14 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
             var size = Varint.Size((uint)length) + length;
             if (inEntry > 0 && payload + size > HintFormat.TargetEntryPayload)
             {
-                total += SegmentFormat.FrameHeaderBytes + payload;
+                total += Frame.HeaderBytes + payload;
                 payload = HintFormat.EntryHeaderBytes;
                 inEntry = 0;
             }
             payload += size;
             inEntry++;
         }
-        total += SegmentFormat.FrameHeaderBytes + payload;
+        total += Frame.HeaderBytes + payload;
         if (total > int.MaxValue / 2)
             throw new ArgumentException($"{records.Count} records are too many for one store ({total} bytes); store them in smaller batches.", nameof(records));
         return (int)total;
@@ -325,17 +325,17 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
     private static void Encode(IReadOnlyList<LogRecord> records, int[] lengths, byte[] buffer, int total, long hintTicks)
     {
         var entryStart = 0;
-        var at = entryStart + SegmentFormat.FrameHeaderBytes + HintFormat.EntryHeaderBytes;
+        var at = entryStart + Frame.HeaderBytes + HintFormat.EntryHeaderBytes;
         var inEntry = 0;
         for (var i = 0; i < records.Count; i++)
         {
             var length = lengths[i];
             var size = Varint.Size((uint)length) + length;
-            if (inEntry > 0 && at - entryStart - SegmentFormat.FrameHeaderBytes + size > HintFormat.TargetEntryPayload)
+            if (inEntry > 0 && at - entryStart - Frame.HeaderBytes + size > HintFormat.TargetEntryPayload)
             {
                 FinishEntry(buffer, entryStart, at, inEntry, hintTicks);
                 entryStart = at;
-                at = entryStart + SegmentFormat.FrameHeaderBytes + HintFormat.EntryHeaderBytes;
+                at = entryStart + Frame.HeaderBytes + HintFormat.EntryHeaderBytes;
                 inEntry = 0;
             }
             at += Varint.Write(buffer.AsSpan(at), (uint)length);
@@ -349,11 +349,11 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
 
     private static void FinishEntry(byte[] buffer, int entryStart, int end, int records, long hintTicks)
     {
-        var payloadLength = end - entryStart - SegmentFormat.FrameHeaderBytes;
-        var payload = buffer.AsSpan(entryStart + SegmentFormat.FrameHeaderBytes);
+        var payloadLength = end - entryStart - Frame.HeaderBytes;
+        var payload = buffer.AsSpan(entryStart + Frame.HeaderBytes);
         BinaryPrimitives.WriteInt64LittleEndian(payload, hintTicks);
         BinaryPrimitives.WriteUInt32LittleEndian(payload[8..], (uint)records);
-        SegmentFormat.WriteFrameHeader(buffer.AsSpan(entryStart, end - entryStart), payloadLength);
+        Frame.WriteHeader(buffer.AsSpan(entryStart, end - entryStart), payloadLength);
     }
 
     /// <summary>The segment to append <paramref name="bytes"/> to, rolling to a new one past the size limit. Under the write gate.</summary>
@@ -440,7 +440,7 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
                         index = 0;
                         continue;
                     }
-                    var entryLength = SegmentFormat.FrameHeaderBytes + payloadLength;
+                    var entryLength = Frame.HeaderBytes + payloadLength;
                     var remaining = count - Math.Min(index, count);
                     if (hintTicks < cutoffTicks)
                     {
@@ -456,7 +456,7 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
                         break;
                     }
                     var take = Math.Min(remaining, maxRecords - batch.Records.Count);
-                    var payload = window.Read(offset + SegmentFormat.FrameHeaderBytes, payloadLength).Span;
+                    var payload = window.Read(offset + Frame.HeaderBytes, payloadLength).Span;
                     HintFormat.DecodeRecords(payload, index, take, batch.Records);
                     taken += take;
                     index += take;

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Win32.SafeHandles;
 
 namespace LogStream.Node.Replication.Hints;
@@ -115,7 +115,7 @@ internal sealed class HintSegment : IGroupCommitFile
                     result.RecordsBefore += count;
                 else if (cursorOffset == position)
                     result.RecordsBefore += Math.Min(count, cursor!.Value.Index);
-                position += SegmentFormat.FrameHeaderBytes + payloadLength;
+                position += Frame.HeaderBytes + payloadLength;
                 continue;
             }
 
@@ -202,14 +202,14 @@ internal sealed class HintSegment : IGroupCommitFile
         payloadLength = 0;
         hintTicks = 0;
         count = 0;
-        if (end - position < SegmentFormat.FrameHeaderBytes + HintFormat.MinEntryPayload)
+        if (end - position < Frame.HeaderBytes + HintFormat.MinEntryPayload)
             return false;
         var length = BinaryPrimitives.ReadUInt32LittleEndian(window.Read(position, 4).Span);
-        if (length < HintFormat.MinEntryPayload || length > SegmentFormat.MaxFramePayload || position + SegmentFormat.FrameHeaderBytes + length > end)
+        if (length < HintFormat.MinEntryPayload || length > Frame.MaxPayload || position + Frame.HeaderBytes + length > end)
             return false;
-        var frame = window.Read(position, SegmentFormat.FrameHeaderBytes + (int)length).Span;
-        if (!SegmentFormat.FrameChecksumMatches(frame, (int)length)
-            || !HintFormat.TryParseEntry(frame[SegmentFormat.FrameHeaderBytes..], out hintTicks, out count))
+        var frame = window.Read(position, Frame.HeaderBytes + (int)length).Span;
+        if (!Frame.ChecksumMatches(frame, (int)length)
+            || !HintFormat.TryParseEntry(frame[Frame.HeaderBytes..], out hintTicks, out count))
             return false;
         payloadLength = (int)length;
         return true;
@@ -218,7 +218,7 @@ internal sealed class HintSegment : IGroupCommitFile
     /// <summary>The next offset at or after <paramref name="from"/> where a valid entry starts; -1 when none.</summary>
     public static long FindNextEntry(FileWindow window, long from, long end)
     {
-        for (var p = from; p + SegmentFormat.FrameHeaderBytes + HintFormat.MinEntryPayload <= end; p++)
+        for (var p = from; p + Frame.HeaderBytes + HintFormat.MinEntryPayload <= end; p++)
         {
             if (TryEntryAt(window, p, end, out _, out _, out _))
                 return p;

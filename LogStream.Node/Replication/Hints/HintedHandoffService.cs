@@ -1,5 +1,5 @@
 using LogStream.Node.Membership;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LogStream.Node.Replication.Hints;

@@ -1,4 +1,4 @@
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Replication.Hints;
 

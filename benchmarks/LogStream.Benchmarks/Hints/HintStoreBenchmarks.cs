@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LogStream.Benchmarks.Storage;
 using LogStream.Node.Replication.Hints;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Benchmarks.Hints;
 

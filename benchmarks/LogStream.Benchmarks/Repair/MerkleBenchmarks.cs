@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LogStream.Node.Repair;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Benchmarks.Repair;
 

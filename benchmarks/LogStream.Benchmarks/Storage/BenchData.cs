@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 

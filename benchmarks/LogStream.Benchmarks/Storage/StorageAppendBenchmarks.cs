@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LogStream.Benchmarks.Storage;

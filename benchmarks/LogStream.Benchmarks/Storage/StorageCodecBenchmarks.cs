@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Benchmarks.Storage;
 

@@ -7,7 +7,7 @@ using LogStream.LoadGen.Options;
 using LogStream.Node.Api;
 using LogStream.Node.Replication;
 using LogStream.Node.Replication.Grpc;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LogStream.Benchmarks.WritePath;

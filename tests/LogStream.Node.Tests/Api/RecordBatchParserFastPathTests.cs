@@ -1,6 +1,6 @@
 using System.Text;
 using LogStream.Node.Api;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LogStream.Node.Tests.Api;

@@ -1,5 +1,5 @@
 using LogStream.Node.Repair;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LogStream.Node.Tests.Repair;

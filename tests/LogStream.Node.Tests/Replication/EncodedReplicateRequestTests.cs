@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using LogStream.Node.Replication;
 using LogStream.Node.Replication.Grpc;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Tests.Replication;
 

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using LogStream.Node.Replication;
 using LogStream.Node.Replication.Grpc;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Tests.Replication;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// Record ids to pick out of a scan. A sealed block holds ids as UTF-8 bytes: <see cref="Match"/> checks their

@@ -1,4 +1,4 @@
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>Content hash, id hash and encoded size of a stored record, by id.</summary>
 internal readonly record struct DigestValue(ulong Hash, ulong IdHash, int Size)

@@ -5,7 +5,7 @@ using System.Text;
 using Microsoft.Win32.SafeHandles;
 using ZstdSharp;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>Index entry of one block of a sealed segment: what a query needs to skip it.</summary>
 internal sealed class BlockInfo

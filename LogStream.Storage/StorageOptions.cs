@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// The local storage engine. Section <c>LogStream:Storage</c>; data lives in <c>{LogStream:DataDirectory}/segments</c>.
@@ -65,7 +65,7 @@ public sealed class StorageOptions : IValidatableObject
     public long MaxSegmentBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Largest encoded record accepted. Default 1 MiB.</summary>
-    [Range(1024, SegmentFormat.MaxFramePayload, ErrorMessage = "LogStream:Storage:MaxRecordBytes must be between 1024 and 16777216.")]
+    [Range(1024, Frame.MaxPayload, ErrorMessage = "LogStream:Storage:MaxRecordBytes must be between 1024 and 16777216.")]
     public int MaxRecordBytes { get; set; } = 1024 * 1024;
 
     internal PartitioningStrategy ParsedPartitioning => Partitioning.ToLowerInvariant() switch

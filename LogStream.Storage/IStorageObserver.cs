@@ -1,4 +1,4 @@
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// Hook for components that keep derived per-bucket state (the anti-entropy Merkle trees). Register

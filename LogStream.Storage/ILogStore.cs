@@ -1,4 +1,4 @@
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// A node's local log store: durable, idempotent appends; streaming queries; the per-bucket views that repair,

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>Kind of a segment file (header byte 6). Frozen, append-only values.</summary>
 internal enum SegmentKind : byte
@@ -98,12 +98,6 @@ internal static class SegmentFormat
 {
     public const ushort FormatVersion = 1;
 
-    /// <summary>Frame header: u32 payload length, u32 CRC32C over (length bytes, payload).</summary>
-    public const int FrameHeaderBytes = 8;
-
-    /// <summary>Largest payload a reader accepts (16 MiB), independent of configuration.</summary>
-    public const int MaxFramePayload = 16 * 1024 * 1024;
-
     public const string LogExtension = ".log";
     public const string SealedExtension = ".sealed";
     public const string TempExtension = ".tmp";
@@ -141,111 +135,4 @@ internal static class SegmentFormat
         }
         return builder.ToString();
     }
-
-    /// <summary>Writes one frame (header and payload) for an already encoded record.</summary>
-    public static void WriteFrameHeader(Span<byte> frame, int payloadLength)
-    {
-        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payloadLength);
-        var crc = Crc32C.Append(Crc32C.Start, frame[..4]);
-        crc = Crc32C.Append(crc, frame.Slice(FrameHeaderBytes, payloadLength));
-        BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Crc32C.Finish(crc));
-    }
-
-    /// <summary>True when the CRC of a frame (header at <paramref name="frame"/>[0]) matches its payload.</summary>
-    public static bool FrameChecksumMatches(ReadOnlySpan<byte> frame, int payloadLength)
-    {
-        var crc = Crc32C.Append(Crc32C.Start, frame[..4]);
-        crc = Crc32C.Append(crc, frame.Slice(FrameHeaderBytes, payloadLength));
-        return Crc32C.Finish(crc) == BinaryPrimitives.ReadUInt32LittleEndian(frame[4..]);
-    }
-}
-
-/// <summary>CRC-32C (Castagnoli), hardware accelerated through <see cref="BitOperations.Crc32C(uint, ulong)"/>.</summary>
-internal static class Crc32C
-{
-    public const uint Start = 0xFFFFFFFF;
-
-    public static uint Compute(ReadOnlySpan<byte> data) => Finish(Append(Start, data));
-
-    /// <summary>Continues a running (not yet finished) CRC.</summary>
-    public static uint Append(uint crc, ReadOnlySpan<byte> data)
-    {
-        while (data.Length >= 8)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
-            data = data[8..];
-        }
-        if (data.Length >= 4)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt32LittleEndian(data));
-            data = data[4..];
-        }
-        foreach (var b in data)
-            crc = BitOperations.Crc32C(crc, b);
-        return crc;
-    }
-
-    public static uint Finish(uint crc) => ~crc;
-}
-
-/// <summary>fdatasync of files and fsync of directories (a new or renamed file's name is durable only then).</summary>
-internal static partial class FileSync
-{
-    /// <summary>Makes a file's written data (and its size) durable.</summary>
-    public static void FlushData(SafeFileHandle handle, FileStream? fallback = null)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            if (fallback is not null)
-                fallback.Flush(flushToDisk: true);
-            else
-                using (var stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0))
-                    stream.Flush(flushToDisk: true);
-            return;
-        }
-
-        var added = false;
-        handle.DangerousAddRef(ref added);
-        try
-        {
-            if (fdatasync((int)handle.DangerousGetHandle()) != 0)
-                throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()}).");
-        }
-        finally
-        {
-            if (added)
-                handle.DangerousRelease();
-        }
-    }
-
-    /// <summary>fsync of a directory, so entries created, renamed or removed in it survive a power loss. No-op off Unix.</summary>
-    public static void FlushDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-            return;
-        var fd = open(path, 0 /* O_RDONLY */);
-        if (fd < 0)
-            throw new IOException($"Cannot open directory '{path}' to fsync it (errno {Marshal.GetLastPInvokeError()}).");
-        try
-        {
-            if (fsync(fd) != 0)
-                throw new IOException($"fsync of directory '{path}' failed (errno {Marshal.GetLastPInvokeError()}).");
-        }
-        finally
-        {
-            _ = close(fd);
-        }
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int fdatasync(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int fsync(int fd);
-
-    [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
 }

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// The segment store: per (partition, bucket) a folder of append-only <c>*.log</c> segments and, once the bucket's
@@ -202,12 +202,12 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             if (!exists)
             {
                 // From the id's bytes in the encoded payload, as recovery does: no second UTF-8 encoding under the gate.
-                EncodedRecord.TryReadId(buffer.AsSpan(frames[i].FrameOffset + SegmentFormat.FrameHeaderBytes, frames[i].PayloadLength), out var idBytes);
+                EncodedRecord.TryReadId(buffer.AsSpan(frames[i].FrameOffset + Frame.HeaderBytes, frames[i].PayloadLength), out var idBytes);
                 frames[i].IdHash = RecordIdHash.Of(idBytes);
                 value = new DigestValue(frames[i].ContentHash, frames[i].IdHash, frames[i].PayloadLength);
                 statuses[i] = AppendStatus.Added;
                 fresh.Add(i);
-                bytes += SegmentFormat.FrameHeaderBytes + frames[i].PayloadLength;
+                bytes += Frame.HeaderBytes + frames[i].PayloadLength;
             }
             else
             {
@@ -237,7 +237,7 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
             for (var k = 0; k < fresh.Count; k++)
             {
                 var frame = frames[fresh[k]];
-                var length = SegmentFormat.FrameHeaderBytes + frame.PayloadLength;
+                var length = Frame.HeaderBytes + frame.PayloadLength;
                 buffer.AsSpan(frame.FrameOffset, length).CopyTo(packed.AsSpan(at));
                 packedFrames[k] = frame;
                 packedFrames[k].FrameOffset = at;
@@ -773,15 +773,15 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1024 * 1024))
         {
             file.Write(header.ToBytes());
-            var frame = new byte[SegmentFormat.FrameHeaderBytes + 1024];
+            var frame = new byte[Frame.HeaderBytes + 1024];
             foreach (var entry in entries)
             {
                 var length = entry.Payload.Length;
-                if (frame.Length < SegmentFormat.FrameHeaderBytes + length)
-                    frame = new byte[SegmentFormat.FrameHeaderBytes + length];
-                entry.Payload.Span.CopyTo(frame.AsSpan(SegmentFormat.FrameHeaderBytes));
-                SegmentFormat.WriteFrameHeader(frame, length);
-                file.Write(frame, 0, SegmentFormat.FrameHeaderBytes + length);
+                if (frame.Length < Frame.HeaderBytes + length)
+                    frame = new byte[Frame.HeaderBytes + length];
+                entry.Payload.Span.CopyTo(frame.AsSpan(Frame.HeaderBytes));
+                Frame.WriteHeader(frame, length);
+                file.Write(frame, 0, Frame.HeaderBytes + length);
             }
             file.Flush(flushToDisk: true);
         }

@@ -1,4 +1,4 @@
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// K-way merges of segment streams. Newest first for queries: each segment yields newest first, a priority queue

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>How records are split into partitions (DESIGN §3). Every node of a cluster must use the same one.</summary>
 public enum PartitioningStrategy

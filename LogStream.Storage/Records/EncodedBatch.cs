@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// A batch of records already in the canonical encoding (<see cref="LogRecordCodec"/>), each framed as in a log
@@ -45,6 +45,9 @@ public sealed class EncodedBatch : IDisposable
 
     internal ref readonly PendingFrame FrameAt(int index) => ref _frames[CheckIndex(index)];
 
+    /// <summary>Bytes of one record's canonical encoding.</summary>
+    public int PayloadLengthAt(int index) => _frames[CheckIndex(index)].PayloadLength;
+
     public string IdAt(int index) => _frames[CheckIndex(index)].Id;
 
     public string SourceAt(int index) => _frames[CheckIndex(index)].Source;
@@ -58,7 +61,7 @@ public sealed class EncodedBatch : IDisposable
     public ReadOnlySpan<byte> PayloadAt(int index)
     {
         ref readonly var frame = ref _frames[CheckIndex(index)];
-        return _buffer.AsSpan(frame.FrameOffset + SegmentFormat.FrameHeaderBytes, frame.PayloadLength);
+        return _buffer.AsSpan(frame.FrameOffset + Frame.HeaderBytes, frame.PayloadLength);
     }
 
     /// <summary>The record itself (hints, tests: the write path never needs it).</summary>
@@ -78,7 +81,7 @@ public sealed class EncodedBatch : IDisposable
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i] ?? throw new ArgumentException($"records[{i}] is null.", nameof(records));
-            bytes += SegmentFormat.FrameHeaderBytes + LogRecordCodec.GetEncodedLength(record);
+            bytes += Frame.HeaderBytes + LogRecordCodec.GetEncodedLength(record);
         }
         var batch = new EncodedBatch(bytes, records.Count);
         foreach (var record in records)
@@ -102,7 +105,7 @@ public sealed class EncodedBatch : IDisposable
     {
         if (_pendingOffset >= 0)
             throw new InvalidOperationException("The previous record was neither committed nor abandoned.");
-        var needed = _length + SegmentFormat.FrameHeaderBytes + payloadLength;
+        var needed = _length + Frame.HeaderBytes + payloadLength;
         if (needed > _buffer.Length)
         {
             var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
@@ -111,9 +114,9 @@ public sealed class EncodedBatch : IDisposable
             _buffer = grown;
         }
         _pendingOffset = _length;
-        var frame = _buffer.AsSpan(_length, SegmentFormat.FrameHeaderBytes + payloadLength);
+        var frame = _buffer.AsSpan(_length, Frame.HeaderBytes + payloadLength);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payloadLength);
-        return frame[SegmentFormat.FrameHeaderBytes..];
+        return frame[Frame.HeaderBytes..];
     }
 
     /// <summary>
@@ -126,9 +129,9 @@ public sealed class EncodedBatch : IDisposable
             throw new InvalidOperationException("No record was begun.");
         var offset = _pendingOffset;
         var payloadLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(offset));
-        var frame = _buffer.AsSpan(offset, SegmentFormat.FrameHeaderBytes + payloadLength);
-        var payload = frame[SegmentFormat.FrameHeaderBytes..];
-        SegmentFormat.WriteFrameHeader(frame, payloadLength);
+        var frame = _buffer.AsSpan(offset, Frame.HeaderBytes + payloadLength);
+        var payload = frame[Frame.HeaderBytes..];
+        Frame.WriteHeader(frame, payloadLength);
         if (_count == _frames.Length)
         {
             var grown = ArrayPool<PendingFrame>.Shared.Rent(_frames.Length * 2);

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>Where one record of an unsealed segment lives, kept in memory so reads filter without touching the disk.</summary>
 internal struct FrameRef
@@ -111,8 +111,8 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
         {
             if (TryFrameAt(window, position, fileLength, out var payloadLength))
             {
-                var frame = window.Read(position, SegmentFormat.FrameHeaderBytes + payloadLength).Span;
-                var payload = frame[SegmentFormat.FrameHeaderBytes..];
+                var frame = window.Read(position, Frame.HeaderBytes + payloadLength).Span;
+                var payload = frame[Frame.HeaderBytes..];
                 EncodedRecord.TryParse(payload, out var view);
                 pending[0] = new PendingFrame
                 {
@@ -125,9 +125,9 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
                     ContentHash = LogRecordCodec.ComputeContentHash(payload),
                     IdHash = RecordIdHash.Of(view.Id),
                 };
-                segment.Index(pending, position, SegmentFormat.FrameHeaderBytes + payloadLength);
+                segment.Index(pending, position, Frame.HeaderBytes + payloadLength);
                 result.Digests.Add(new RecordDigest(pending[0].Id, pending[0].ContentHash, payloadLength, pending[0].IdHash));
-                position += SegmentFormat.FrameHeaderBytes + payloadLength;
+                position += Frame.HeaderBytes + payloadLength;
                 continue;
             }
 
@@ -344,15 +344,15 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
     private bool TryRead(FileWindow window, in FrameRef frameRef, RecordFilter filter, CorruptionSink corruption, out Entry entry, bool backward = false)
     {
         entry = default;
-        var frameLength = SegmentFormat.FrameHeaderBytes + frameRef.PayloadLength;
+        var frameLength = Frame.HeaderBytes + frameRef.PayloadLength;
         var frame = window.Read(frameRef.Offset, frameLength, backward);
         if (BinaryPrimitives.ReadUInt32LittleEndian(frame.Span) != (uint)frameRef.PayloadLength
-            || !SegmentFormat.FrameChecksumMatches(frame.Span, frameRef.PayloadLength))
+            || !Frame.ChecksumMatches(frame.Span, frameRef.PayloadLength))
         {
             corruption(this, frameRef.Offset, frameLength, frameRef.Id, "CRC mismatch on read");
             return false;
         }
-        var payload = frame[SegmentFormat.FrameHeaderBytes..];
+        var payload = frame[Frame.HeaderBytes..];
         if (!filter.Matches(payload.Span))
             return false;
         entry = new Entry(payload, frameRef.Ticks, frameRef.Id);
@@ -362,13 +362,13 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
     private static bool TryFrameAt(FileWindow window, long position, long fileLength, out int payloadLength)
     {
         payloadLength = 0;
-        if (fileLength - position < SegmentFormat.FrameHeaderBytes + MinPayload)
+        if (fileLength - position < Frame.HeaderBytes + MinPayload)
             return false;
         var length = BinaryPrimitives.ReadUInt32LittleEndian(window.Read(position, 4).Span);
-        if (length < MinPayload || length > SegmentFormat.MaxFramePayload || position + SegmentFormat.FrameHeaderBytes + length > fileLength)
+        if (length < MinPayload || length > Frame.MaxPayload || position + Frame.HeaderBytes + length > fileLength)
             return false;
-        var frame = window.Read(position, SegmentFormat.FrameHeaderBytes + (int)length).Span;
-        if (!SegmentFormat.FrameChecksumMatches(frame, (int)length) || !EncodedRecord.TryParse(frame[SegmentFormat.FrameHeaderBytes..], out _))
+        var frame = window.Read(position, Frame.HeaderBytes + (int)length).Span;
+        if (!Frame.ChecksumMatches(frame, (int)length) || !EncodedRecord.TryParse(frame[Frame.HeaderBytes..], out _))
             return false;
         payloadLength = (int)length;
         return true;
@@ -376,7 +376,7 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
 
     private static long FindNextFrame(FileWindow window, long from, long fileLength)
     {
-        for (var p = from; p + SegmentFormat.FrameHeaderBytes + MinPayload <= fileLength; p++)
+        for (var p = from; p + Frame.HeaderBytes + MinPayload <= fileLength; p++)
         {
             if (TryFrameAt(window, p, fileLength, out _))
                 return p;
@@ -388,9 +388,9 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
     private static string? TryReadLostId(FileWindow window, long position, long next)
     {
         var available = (int)Math.Min(next - position, 4096);
-        if (available <= SegmentFormat.FrameHeaderBytes + LogRecordCodec.FixedPrefixBytes)
+        if (available <= Frame.HeaderBytes + LogRecordCodec.FixedPrefixBytes)
             return null;
-        var bytes = window.Read(position, available).Span[SegmentFormat.FrameHeaderBytes..];
+        var bytes = window.Read(position, available).Span[Frame.HeaderBytes..];
         if (!EncodedRecord.TryReadId(bytes, out var id))
             return null;
         try

@@ -1,4 +1,4 @@
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// Severity of a log record. The numeric values are written to disk and into content hashes:

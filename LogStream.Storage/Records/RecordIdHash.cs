@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
 
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// The 64-bit hash of a record id: XxHash64 of its UTF-8 bytes. The store computes it once per record, on append

@@ -1,4 +1,4 @@
-namespace LogStream.Node.Storage;
+namespace LogStream.Storage;
 
 /// <summary>
 /// Group commit. Writers append to segments (page cache) and take a ticket; a ticket is durable once a commit
@@ -11,7 +11,7 @@ namespace LogStream.Node.Storage;
 /// the hinted-handoff log, which shares this logic rather than repeating it.
 /// </summary>
 /// <param name="committed">Called after every round that made records durable: the records and the round's duration.</param>
-internal sealed class GroupCommitter(Action<int, TimeSpan> committed, TimeProvider timeProvider, bool interval, TimeSpan fsyncInterval)
+public sealed class GroupCommitter(Action<int, TimeSpan> committed, TimeProvider timeProvider, bool interval, TimeSpan fsyncInterval)
 {
     public GroupCommitter(StorageMetrics metrics, TimeProvider timeProvider, bool interval, TimeSpan fsyncInterval)
         : this(metrics.Committed, timeProvider, interval, fsyncInterval)
@@ -189,7 +189,7 @@ internal sealed class GroupCommitter(Action<int, TimeSpan> committed, TimeProvid
 }
 
 /// <summary>A file <see cref="GroupCommitter"/> can make durable. Reference counted: a retired file needs no fsync.</summary>
-internal interface IGroupCommitFile
+public interface IGroupCommitFile
 {
     /// <summary>Takes a reference; false once the file was retired (its handle may be closed).</summary>
     bool TryAcquire();
