@@ -42,26 +42,32 @@ public interface ILogStore
     /// <summary>All records of one bucket, in storage order (no order promised). Empty when the bucket is unknown.</summary>
     IAsyncEnumerable<LogRecord> ReadBucketAsync(BucketKey bucket, CancellationToken cancellationToken = default);
 
-    /// <summary>The records of one bucket with the given ids (those it holds), in storage order.</summary>
-    IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The records of one bucket whose id hash (<see cref="RecordIdHash"/>) is one of <paramref name="idHashes"/>, in
+    /// storage order. Anti-entropy exchanges records by id hash: a sealed bucket finds them through its id index and
+    /// reads only the blocks that hold them.
+    /// </summary>
+    IAsyncEnumerable<LogRecord> ReadRecordsAsync(BucketKey bucket, IReadOnlyCollection<ulong> idHashes, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The same records as <see cref="ReadRecordsAsync"/>, as stored: their canonical encoding
     /// (<see cref="LogRecordCodec"/>), what replication ships, so repair sends them without decoding and re-encoding.
     /// </summary>
-    IAsyncEnumerable<byte[]> ReadEncodedRecordsAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<byte[]> ReadEncodedRecordsAsync(BucketKey bucket, IReadOnlyCollection<ulong> idHashes, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The digest of every record of one bucket (or of those whose id hash passes <paramref name="idHashFilter"/>),
-    /// from memory: no disk read.
+    /// The digest (id hash, content hash) of every record of one bucket, or of those in the Merkle leaves
+    /// (<see cref="MerkleLeaves.LeafOf"/>) that <paramref name="leafFilter"/> accepts. Sealed records come from their
+    /// id index (no record is read); records of log segments are read to hash their content.
     /// </summary>
-    IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket, Func<ulong, bool>? idHashFilter = null);
+    IReadOnlyList<RecordDigest> GetDigests(BucketKey bucket, Func<int, bool>? leafFilter = null);
 
     /// <summary>
-    /// Removes the given ids from one bucket (chaos "failing disk", repair tooling). Crash-safe: the bucket is rewritten
-    /// to a new file that atomically replaces the old ones. Returns the digests of the records really removed.
+    /// Removes the records with these id hashes from one bucket (chaos "failing disk", repair tooling). Crash-safe: the
+    /// bucket is rewritten to a new file that atomically replaces the old ones. Returns the digests of the records
+    /// really removed.
     /// </summary>
-    Task<IReadOnlyList<RecordDigest>> RemoveAsync(BucketKey bucket, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<RecordDigest>> RemoveAsync(BucketKey bucket, IReadOnlyCollection<ulong> idHashes, CancellationToken cancellationToken = default);
 
     /// <summary>Drops one bucket whole (retention, data moved to new owners). False when it did not exist.</summary>
     Task<bool> DropBucketAsync(BucketKey bucket, CancellationToken cancellationToken = default);
@@ -126,12 +132,36 @@ public sealed record BucketInfo(string Partition, DateTimeOffset Bucket, long Re
     public BucketKey Key => new(Partition, Bucket);
 }
 
-/// <summary>What anti-entropy needs of a record: its id, content hash, encoded size and id hash (<see cref="RecordIdHash"/>).</summary>
-public readonly record struct RecordDigest(string Id, ulong ContentHash, int EncodedBytes, ulong IdHash)
+/// <summary>
+/// What anti-entropy needs of a record: its id hash (<see cref="RecordIdHash"/>: where it sits in the Merkle tree, and
+/// how replicas name it to each other) and its content hash (<see cref="LogRecordCodec.ComputeContentHash(ReadOnlySpan{byte})"/>).
+/// </summary>
+public readonly record struct RecordDigest(ulong IdHash, ulong ContentHash)
 {
-    /// <summary>Computes the id hash from the id (the store computes it from the id's bytes instead; for tests and tools).</summary>
-    public RecordDigest(string id, ulong contentHash, int encodedBytes)
-        : this(id, contentHash, encodedBytes, RecordIdHash.Of(id))
+    /// <summary>The digest of the record with this id and content hash (tests and tools).</summary>
+    public static RecordDigest Of(string id, ulong contentHash) => new(RecordIdHash.Of(id), contentHash);
+
+    /// <summary>The digest of a record.</summary>
+    public static RecordDigest Of(LogRecord record) => new(RecordIdHash.Of(record.Id), LogRecordCodec.ComputeContentHash(record));
+}
+
+/// <summary>Conveniences over <see cref="ILogStore"/>.</summary>
+public static class LogStoreExtensions
+{
+    /// <summary>The records of one bucket with exactly these ids (looked up by id hash, then compared by id).</summary>
+    public static async IAsyncEnumerable<LogRecord> ReadRecordsAsync(this ILogStore store, BucketKey bucket, IEnumerable<string> ids,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
+        await foreach (var record in store.ReadRecordsAsync(bucket, wanted.Select(RecordIdHash.Of).ToHashSet(), cancellationToken))
+        {
+            if (wanted.Contains(record.Id))
+                yield return record;
+        }
     }
+
+    /// <summary>Removes the records with these ids (by id hash).</summary>
+    public static Task<IReadOnlyList<RecordDigest>> RemoveAsync(this ILogStore store, BucketKey bucket, IEnumerable<string> ids,
+        CancellationToken cancellationToken = default) =>
+        store.RemoveAsync(bucket, ids.Select(RecordIdHash.Of).ToHashSet(), cancellationToken);
 }

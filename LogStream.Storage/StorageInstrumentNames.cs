@@ -22,4 +22,7 @@ public static class StorageInstrumentNames
     public const string BucketsSealed = "logstream.storage.buckets_sealed";
     public const string RetentionDrops = "logstream.storage.retention_drops";
     public const string RecordsRemoved = "logstream.storage.records_removed";
+    public const string BlocksRead = "logstream.storage.blocks_read";
+    public const string BlockBytesRead = "logstream.storage.block_read_bytes";
+    public const string MemoryUsed = "logstream.memory.used";
 }

@@ -17,10 +17,14 @@ public sealed class StorageMetrics
     private readonly Counter<long> _bucketsSealed;
     private readonly Counter<long> _retentionDrops;
     private readonly Counter<long> _recordsRemoved;
+    private readonly Counter<long> _blocksRead;
+    private readonly Counter<long> _blockBytesRead;
     private Func<(long Segments, long DiskBytes, long Records)>? _totals;
+    private long _blocksReadTotal;
 
-    public StorageMetrics(IMeterFactory meterFactory)
+    public StorageMetrics(IMeterFactory meterFactory, MemoryLedger? ledger = null)
     {
+        Ledger = ledger ?? new MemoryLedger();
         var meter = meterFactory.Create(StorageInstrumentNames.Meter);
         _recordsAppended = meter.CreateCounter<long>(StorageInstrumentNames.RecordsAppended, "{record}", "Records newly stored by appends.");
         _bytesAppended = meter.CreateCounter<long>(StorageInstrumentNames.BytesAppended, "By", "Bytes of frames (header and encoded record) appended to segments.");
@@ -35,12 +39,36 @@ public sealed class StorageMetrics
         _bucketsSealed = meter.CreateCounter<long>(StorageInstrumentNames.BucketsSealed, "{bucket}", "Buckets sealed (rewritten compressed and indexed).");
         _retentionDrops = meter.CreateCounter<long>(StorageInstrumentNames.RetentionDrops, "{bucket}", "Buckets dropped because they outlived the retention.");
         _recordsRemoved = meter.CreateCounter<long>(StorageInstrumentNames.RecordsRemoved, "{record}", "Records removed on request (chaos, repair tooling) or lost to corruption.");
+        _blocksRead = meter.CreateCounter<long>(StorageInstrumentNames.BlocksRead, "{block}", "Blocks of sealed segments read and decompressed (queries, duplicate checks, repair).");
+        _blockBytesRead = meter.CreateCounter<long>(StorageInstrumentNames.BlockBytesRead, "By", "Compressed bytes of sealed blocks read.");
+        meter.CreateObservableGauge(StorageInstrumentNames.MemoryUsed, () => Ledger.Snapshot().Select(s => new Measurement<long>(s.Bytes, new KeyValuePair<string, object?>("structure", s.Structure))),
+            "By", "Memory held by the node's long-lived structures, by structure (indexes, caches, Merkle trees).");
         meter.CreateObservableGauge(StorageInstrumentNames.Segments, () => _totals?.Invoke().Segments ?? 0, "{segment}", "Segment files held.");
         meter.CreateObservableGauge(StorageInstrumentNames.DiskBytes, () => _totals?.Invoke().DiskBytes ?? 0, "By", "Bytes of segment files on disk.");
         meter.CreateObservableGauge(StorageInstrumentNames.Records, () => _totals?.Invoke().Records ?? 0, "{record}", "Records held locally.");
     }
 
-    internal void Attach(Func<(long Segments, long DiskBytes, long Records)> totals) => _totals = totals;
+    /// <summary>Where the node's structures report their memory (<c>logstream_memory_used_bytes</c>).</summary>
+    public MemoryLedger Ledger { get; }
+
+    /// <summary>Sealed blocks read since start (start-up reads none).</summary>
+    public long BlocksRead => Interlocked.Read(ref _blocksReadTotal);
+
+    internal void Attach(Func<(long Segments, long DiskBytes, long Records)> totals, Func<StorageMemory> memory)
+    {
+        _totals = totals;
+        Ledger.Register("id_tables", () => memory().IdTables);
+        Ledger.Register("record_entries", () => memory().RecordEntries);
+        Ledger.Register("sealed_block_indexes", () => memory().SealedIndexes);
+        Ledger.Register("sealed_index_cache", () => memory().IndexCache);
+    }
+
+    internal void BlockRead(int compressedBytes)
+    {
+        Interlocked.Increment(ref _blocksReadTotal);
+        _blocksRead.Add(1);
+        _blockBytesRead.Add(compressedBytes);
+    }
 
     internal void Appended(int records, long bytes, int duplicates)
     {

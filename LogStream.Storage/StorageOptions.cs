@@ -68,6 +68,21 @@ public sealed class StorageOptions : IValidatableObject
     [Range(1024, Frame.MaxPayload, ErrorMessage = "LogStream:Storage:MaxRecordBytes must be between 1024 and 16777216.")]
     public int MaxRecordBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Memory for the fences of sealed id indexes (12 bytes per 256 sealed records), loaded on first use and evicted
+    /// least recently used. Default 64 MiB: the fences of about 1.4 billion sealed records.
+    /// </summary>
+    [Range(1024 * 1024, long.MaxValue, ErrorMessage = "LogStream:Storage:IndexCacheBytes must be at least 1048576 (1 MiB).")]
+    public long IndexCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// What the node's indexes, caches and Merkle trees may hold (<c>logstream_memory_used_bytes</c>, summed). Above it
+    /// the node reports Degraded, naming the largest structures, instead of growing until it is killed. Records of open
+    /// buckets cost about 30 bytes each, sealed ones almost nothing. Default 512 MiB; at least <see cref="IndexCacheBytes"/>.
+    /// </summary>
+    [Range(16 * 1024 * 1024, long.MaxValue, ErrorMessage = "LogStream:Storage:MemoryBudgetBytes must be at least 16777216 (16 MiB).")]
+    public long MemoryBudgetBytes { get; set; } = 512L * 1024 * 1024;
+
     internal PartitioningStrategy ParsedPartitioning => Partitioning.ToLowerInvariant() switch
     {
         "time" => PartitioningStrategy.Time,
@@ -87,6 +102,8 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("LogStream:Storage:SealGrace must be between 00:00:00 and 1.00:00:00.", [nameof(SealGrace)]);
         if (Retention < BucketWidth)
             yield return new ValidationResult("LogStream:Storage:Retention must be at least one BucketWidth.", [nameof(Retention)]);
+        if (IndexCacheBytes > MemoryBudgetBytes)
+            yield return new ValidationResult("LogStream:Storage:IndexCacheBytes must not exceed LogStream:Storage:MemoryBudgetBytes.", [nameof(IndexCacheBytes)]);
         if (MaintenanceInterval < TimeSpan.FromMilliseconds(10) || MaintenanceInterval > TimeSpan.FromHours(1))
             yield return new ValidationResult("LogStream:Storage:MaintenanceInterval must be between 00:00:00.010 and 01:00:00.", [nameof(MaintenanceInterval)]);
     }

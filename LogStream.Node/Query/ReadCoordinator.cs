@@ -237,9 +237,9 @@ public sealed partial class ReadCoordinator(
         if (query.Source is not null)
             request.Source = query.Source;
         if (query.From is { } from)
-            request.FromUnixTicks = LocalReplica.ToUnixTicks(from);
+            request.FromUnixTicks = UnixTicks.From(from);
         if (query.To is { } to)
-            request.ToUnixTicks = LocalReplica.ToUnixTicks(to);
+            request.ToUnixTicks = UnixTicks.From(to);
         if (query.Contains is not null)
             request.Contains = query.Contains;
         return request;

@@ -225,7 +225,9 @@ public sealed partial class AntiEntropy(
         if (stop() && tally.Defer())
             return;
 
-        // Exchange the ids under the settled nodes, then ship exactly what each side lacks.
+        // Exchange the digests under the settled nodes, then ship exactly what each side lacks. Records are named by id
+        // hash; a pair (id hash, content hash) present on one side only is missing on the other, unless the other side
+        // has that id hash with other content: a conflict (same id, other content), reported and left alone.
         var digestsRequest = new DigestsRequest { Bucket = id, DeferBusy = deferBusy };
         digestsRequest.Nodes.AddRange(settle);
         var digestsReply = await CallAsync(peer, "repair.digests", (c, o) => c.GetDigestsAsync(digestsRequest, o).ResponseAsync, cancellationToken);
@@ -233,17 +235,19 @@ public sealed partial class AntiEntropy(
         if (digestsReply.Busy && tally.Defer())
             return;
 
-        var theirDigests = digestsReply.Digests.ToDictionary(d => d.Id, d => d.ContentHash, StringComparer.Ordinal);
+        var theirDigests = digestsReply.Digests
+            .Select(d => new RecordDigest(d.IdHash != 0 || string.IsNullOrEmpty(d.Id) ? d.IdHash : RecordIdHash.Of(d.Id), d.ContentHash))
+            .ToHashSet();
         var myView = views.View(bucket, settle.Select(n => ((int)n.Level, n.Prefix)), stop);
-        var mineDigests = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        var mineDigests = new HashSet<RecordDigest>();
         foreach (var node in settle)
-        {
-            foreach (var digest in myView.Digests((int)node.Level, node.Prefix))
-                mineDigests[digest.Id] = digest.ContentHash;
-        }
-        var missingThere = mineDigests.Keys.Where(k => !theirDigests.ContainsKey(k)).ToList();
-        var missingHere = theirDigests.Keys.Where(k => !mineDigests.ContainsKey(k)).ToList();
-        var conflicts = mineDigests.Count(m => theirDigests.TryGetValue(m.Key, out var h) && h != m.Value);
+            mineDigests.UnionWith(myView.Digests((int)node.Level, node.Prefix));
+        var onlyMine = mineDigests.Where(d => !theirDigests.Contains(d)).Select(d => d.IdHash).ToHashSet();
+        var onlyTheirs = theirDigests.Where(d => !mineDigests.Contains(d)).Select(d => d.IdHash).ToHashSet();
+        var conflicting = onlyMine.Where(onlyTheirs.Contains).ToHashSet();
+        var missingThere = onlyMine.Where(h => !conflicting.Contains(h)).ToList();
+        var missingHere = onlyTheirs.Where(h => !conflicting.Contains(h)).ToList();
+        var conflicts = conflicting.Count;
         metrics.Conflicts(conflicts);
         Interlocked.Add(ref tally.Conflicts, conflicts);
         if (conflicts > 0)
@@ -297,19 +301,19 @@ public sealed partial class AntiEntropy(
     }
 
     /// <returns>Records received, and whether <paramref name="stop"/> ended the transfer early.</returns>
-    private async Task<(long Received, bool Stopped)> PullAsync(Member peer, BucketId id, List<string> ids, Func<bool> stop, Tally tally,
+    private async Task<(long Received, bool Stopped)> PullAsync(Member peer, BucketId id, List<ulong> idHashes, Func<bool> stop, Tally tally,
         CancellationToken cancellationToken)
     {
         long received = 0;
         var stopped = false;
         // Large requests: the peer reads its bucket once per request (a sealed bucket means decompressing it).
-        foreach (var chunk in ids.Chunk(_options.BatchRecords * 10))
+        foreach (var chunk in idHashes.Chunk(_options.BatchRecords * 10))
         {
             if (stopped = stop())
                 break;
             await _pacer.AcquireAsync(chunk.Length, cancellationToken);
             var request = new FetchRecordsRequest { Bucket = id };
-            request.Ids.AddRange(chunk);
+            request.IdHashes.AddRange(chunk);
             var reply = await CallAsync(peer, "repair.fetch", (c, o) => c.FetchRecordsAsync(request, o).ResponseAsync, cancellationToken);
             TreeBytes(tally, request.CalculateSize());
             var bytes = reply.Records.Sum(r => (long)r.Length);
@@ -324,14 +328,14 @@ public sealed partial class AntiEntropy(
     }
 
     /// <returns>Records sent, and whether <paramref name="stop"/> ended the transfer early.</returns>
-    private async Task<(long Sent, bool Stopped)> PushAsync(Member peer, BucketKey bucket, List<string> ids, Func<bool> stop, Tally tally,
+    private async Task<(long Sent, bool Stopped)> PushAsync(Member peer, BucketKey bucket, List<ulong> idHashes, Func<bool> stop, Tally tally,
         CancellationToken cancellationToken)
     {
-        if (ids.Count == 0)
+        if (idHashes.Count == 0)
             return (0, false);
-        // One pass over the bucket for every missing id (a sealed bucket is decompressed once, not once per chunk).
-        var encoded = new List<ByteString>(ids.Count);
-        await foreach (var record in store.ReadEncodedRecordsAsync(bucket, ids, cancellationToken))
+        // One pass over the bucket for every missing record (a sealed bucket reads just the blocks that hold them).
+        var encoded = new List<ByteString>(idHashes.Count);
+        await foreach (var record in store.ReadEncodedRecordsAsync(bucket, idHashes, cancellationToken))
         {
             if (encoded.Count % 1024 == 0 && stop())
                 return (0, true);

@@ -12,9 +12,12 @@ namespace LogStream.Node.Repair;
 public sealed class BucketTree
 {
     /// <summary>1024 leaves: 8 KiB of hashes and 4 KiB of counts per bucket.</summary>
-    public const int LeafBits = 10;
+    public const int LeafBits = MerkleLeaves.LeafBits;
 
-    public const int LeafCount = 1 << LeafBits;
+    public const int LeafCount = MerkleLeaves.LeafCount;
+
+    /// <summary>Memory of one tree.</summary>
+    public const int Bytes = LeafCount * 12 + 96;
 
     private readonly ulong[] _leaves = new ulong[LeafCount];
     private readonly int[] _counts = new int[LeafCount];
@@ -40,6 +43,21 @@ public sealed class BucketTree
 
     /// <summary>Marks the bucket as written to at <paramref name="timestamp"/>.</summary>
     public void Written(long timestamp) => Interlocked.Exchange(ref _lastWrite, timestamp);
+
+    public BucketTree()
+    {
+    }
+
+    /// <summary>A tree with the leaves the store persisted or rebuilt for the bucket.</summary>
+    /// <param name="version">Past the version of the tree it replaces, so digest indexes built from that one look stale.</param>
+    public BucketTree(MerkleLeaves leaves, long version = 0)
+    {
+        _version = version;
+        leaves.Hashes.CopyTo(_leaves);
+        leaves.Counts.CopyTo(_counts);
+        _root = leaves.Root;
+        _records = leaves.Records;
+    }
 
     public void Add(in RecordDigest record) => Apply(record.IdHash, record.ContentHash, +1);
 

@@ -9,10 +9,13 @@ namespace LogStream.Node.Repair;
 /// </summary>
 public sealed class BucketViews(ILogStore store, MerkleTrees trees)
 {
-    /// <summary>Indexes kept at most (each ~52 bytes per record of its leaves: the listing, id hashes, prefix XORs, order).</summary>
+    /// <summary>Indexes kept at most (each ~36 bytes per record of its leaves: the listing, id hashes, prefix XORs, order).</summary>
     private const int MaxCachedIndexes = 16;
 
     private readonly ConcurrentDictionary<BucketKey, DigestIndex> _indexes = new();
+
+    /// <summary>Memory of the cached digest indexes.</summary>
+    public long Bytes => _indexes.Values.Sum(index => index.Bytes);
 
     public (ulong Root, long Records) Root(BucketKey bucket) => trees.Find(bucket)?.Root ?? (0, 0);
 
@@ -37,10 +40,10 @@ public sealed class BucketViews(ILogStore store, MerkleTrees trees)
             return cached;
         if (stop?.Invoke() == true)
             throw new BucketBusyException();
-        // Only the leaves asked for: a repair descends into the differing ones only. The listing holds the bucket's
-        // gate (appends wait for it): never on a low-priority thread.
+        // Only the leaves asked for: a repair descends into the differing ones only (a sealed bucket reads just those
+        // ranges of its id index; records of log segments are read to hash their content). No lock that ingest takes.
         var some = leaves.Count == BucketTree.LeafCount ? null : leaves;
-        var digests = RepairScheduler.AtNormalPriority(() => store.GetDigests(bucket, some is null ? null : h => some.Contains(LeafSet.LeafOf(h))));
+        var digests = store.GetDigests(bucket, some is null ? null : some.Contains);
         var index = DigestIndex.Build(digests, version, some, stop);
         if (_indexes.Count >= MaxCachedIndexes)
             _indexes.Clear();

@@ -33,9 +33,9 @@ public sealed partial class Chaos(ILogStore store, Partitioner partitioner, ILog
             var count = (int)Math.Round(digests.Count * fraction);
             if (count == 0)
                 continue;
-            var ids = digests.Select(d => d.Id).ToArray();
-            Random.Shared.Shuffle(ids);
-            removed += (await store.RemoveAsync(bucket.Key, ids[..count], cancellationToken)).Count;
+            var idHashes = digests.Select(d => d.IdHash).ToArray();
+            Random.Shared.Shuffle(idHashes);
+            removed += (await store.RemoveAsync(bucket.Key, idHashes[..count], cancellationToken)).Count;
             buckets++;
         }
         LogLost(removed, before, buckets);

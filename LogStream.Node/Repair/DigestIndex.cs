@@ -6,8 +6,8 @@ namespace LogStream.Node.Repair;
 
 /// <summary>
 /// A bucket's record digests sorted by id hash, with prefix XORs: the hash and record count of any tree node, at any
-/// depth, in O(log n), and the records under it. Built from the store's in-memory digests (no disk read) when a
-/// repair descends below the stored leaves; valid for the tree version it was built at. Built for some leaves only
+/// depth, in O(log n), and the records under it. Built from the store's digest listing (a sealed bucket's id index,
+/// already sorted) when a repair descends below the stored leaves; valid for the tree version it was built at. Built for some leaves only
 /// (the ones that differ), it holds and sorts only their records: a few lost records in a bucket of millions cost
 /// an index of a few leaves, not of the bucket.
 /// </summary>
@@ -32,6 +32,9 @@ public sealed class DigestIndex
     public long Version { get; }
 
     public int Count => _idHashes.Length;
+
+    /// <summary>Memory held: id hashes, prefix XORs and positions, and the listing it was built from.</summary>
+    public long Bytes => _idHashes.Length * 20L + 8 + _digests.Count * 16L;
 
     /// <summary>Whether the index holds every record under the node (all of them when built for the whole bucket).</summary>
     public bool Covers(int level, ulong prefix) => _leaves is null || _leaves.Covers(level, prefix);
@@ -90,10 +93,11 @@ public sealed class DigestIndex
                 keys[at] = listing[i].IdHash;
                 entries[at] = (i, hashes[i]);
             }
+            // A sealed bucket lists its digests from its id index, already in id-hash order: nothing to sort then.
             for (var leaf = 0; leaf < BucketTree.LeafCount; leaf++)
             {
                 var length = starts[leaf + 1] - starts[leaf];
-                if (length > 1)
+                if (length > 1 && !IsSorted(keys.AsSpan(starts[leaf], length)))
                     keys.AsSpan(starts[leaf], length).Sort(entries.AsSpan(starts[leaf], length));
             }
 
@@ -113,6 +117,16 @@ public sealed class DigestIndex
             if (entries is not null)
                 ArrayPool<(int Position, ulong Hash)>.Shared.Return(entries);
         }
+    }
+
+    private static bool IsSorted(ReadOnlySpan<ulong> keys)
+    {
+        for (var i = 1; i < keys.Length; i++)
+        {
+            if (keys[i] < keys[i - 1])
+                return false;
+        }
+        return true;
     }
 
     private static ReadOnlySpan<RecordDigest> AsSpan(IReadOnlyList<RecordDigest> digests) => digests switch

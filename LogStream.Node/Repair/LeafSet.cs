@@ -1,3 +1,5 @@
+using LogStream.Storage;
+
 namespace LogStream.Node.Repair;
 
 /// <summary>A set of a bucket tree's stored leaves (1024 bits): the part of the id-hash space a digest index covers.</summary>
@@ -20,7 +22,7 @@ public sealed class LeafSet
         return set;
     }
 
-    public static int LeafOf(ulong idHash) => (int)(idHash >> (64 - BucketTree.LeafBits));
+    public static int LeafOf(ulong idHash) => MerkleLeaves.LeafOf(idHash);
 
     public bool Contains(int leaf) => (_bits[leaf >> 6] & (1UL << (leaf & 63))) != 0;
 

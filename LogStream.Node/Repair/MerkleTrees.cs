@@ -5,8 +5,8 @@ namespace LogStream.Node.Repair;
 
 /// <summary>
 /// Every local bucket's <see cref="BucketTree"/>, kept current by the store (this is its observer): built from the
-/// digests the store lists at start-up (rebuilt, not persisted: the store holds every digest in memory anyway), then
-/// updated on every append, removal and drop. Never touches the store itself.
+/// leaves the store gives at start-up (persisted with sealed segments, so no record is read or hashed), then updated on
+/// every append, removal and drop, and replaced when a rewrite lost records. Never touches the store itself.
 /// </summary>
 public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
 {
@@ -25,11 +25,15 @@ public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
 
     public IEnumerable<KeyValuePair<BucketKey, BucketTree>> All => _trees;
 
-    public override void OnBucketLoaded(BucketKey bucket, ReadOnlySpan<RecordDigest> records)
+    /// <summary>Memory of the trees.</summary>
+    public long Bytes => (long)_trees.Count * BucketTree.Bytes;
+
+    public override void OnBucketLoaded(BucketKey bucket, MerkleLeaves leaves)
     {
-        var tree = new BucketTree();
-        foreach (var record in records)
-            tree.Add(record);
+        var old = _trees.GetValueOrDefault(bucket);
+        var tree = new BucketTree(leaves, old is null ? 0 : old.Version + 1);
+        if (old is not null)
+            tree.Written(old.LastWrite);
         _trees[bucket] = tree;
     }
 
@@ -51,6 +55,6 @@ public sealed class MerkleTrees(TimeProvider timeProvider) : StorageObserverBase
 
     public override void OnBucketDropped(BucketKey bucket) => _trees.TryRemove(bucket, out _);
 
-    // The lost records also arrive through OnRemoved; the difference they leave is what the next round repairs.
+    // The bucket's new leaves follow (OnBucketLoaded) once maintenance rewrites it; the difference is what repair fixes.
     public override void OnCorruption(CorruptionReport report) => Interlocked.Increment(ref _corruptionReports);
 }

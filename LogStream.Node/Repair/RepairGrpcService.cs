@@ -58,7 +58,7 @@ public sealed class RepairGrpcService(
             foreach (var node in request.Nodes)
             {
                 foreach (var digest in view.Digests((int)node.Level, node.Prefix))
-                    reply.Digests.Add(new Digest { Id = digest.Id, ContentHash = digest.ContentHash });
+                    reply.Digests.Add(new Digest { IdHash = digest.IdHash, ContentHash = digest.ContentHash });
             }
             return reply;
         }, static () => new DigestsReply { Busy = true });
@@ -89,7 +89,10 @@ public sealed class RepairGrpcService(
     private async Task<FetchRecordsReply> Records(FetchRecordsRequest request, CancellationToken cancellationToken)
     {
         var reply = new FetchRecordsReply();
-        await foreach (var encoded in store.ReadEncodedRecordsAsync(ToKey(request.Bucket), request.Ids, cancellationToken))
+        var idHashes = request.IdHashes.ToHashSet();
+        foreach (var id in request.Ids)
+            idHashes.Add(RecordIdHash.Of(id));
+        await foreach (var encoded in store.ReadEncodedRecordsAsync(ToKey(request.Bucket), idHashes, cancellationToken))
             reply.Records.Add(UnsafeByteOperations.UnsafeWrap(encoded));
         return reply;
     }
@@ -98,7 +101,7 @@ public sealed class RepairGrpcService(
     public static bool Replicates(TokenRing ring, string partition, string member, int replicationFactor) =>
         ring.ReplicasFor(partition, replicationFactor).Any(r => r.Id == member);
 
-    public static BucketKey ToKey(BucketId id) => new(id.Partition, LocalReplica.FromUnixTicks(id.BucketUnixTicks));
+    public static BucketKey ToKey(BucketId id) => new(id.Partition, UnixTicks.ToDateTimeOffset(id.BucketUnixTicks));
 
-    public static BucketId ToId(BucketKey key) => new() { Partition = key.Partition, BucketUnixTicks = LocalReplica.ToUnixTicks(key.Bucket) };
+    public static BucketId ToId(BucketKey key) => new() { Partition = key.Partition, BucketUnixTicks = UnixTicks.From(key.Bucket) };
 }

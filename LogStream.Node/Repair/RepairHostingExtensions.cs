@@ -10,9 +10,19 @@ public static class RepairHostingExtensions
         var services = builder.Services;
         services.AddOptions<RepairOptions>().BindConfiguration(RepairOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ChaosOptions>().BindConfiguration(ChaosOptions.SectionName);
-        services.AddSingleton<MerkleTrees>();
+        services.AddSingleton(sp =>
+        {
+            var trees = ActivatorUtilities.CreateInstance<MerkleTrees>(sp);
+            sp.GetRequiredService<MemoryLedger>().Register("merkle_trees", () => trees.Bytes);
+            return trees;
+        });
         services.AddSingleton<IStorageObserver>(sp => sp.GetRequiredService<MerkleTrees>());
-        services.AddSingleton<BucketViews>();
+        services.AddSingleton(sp =>
+        {
+            var views = ActivatorUtilities.CreateInstance<BucketViews>(sp);
+            sp.GetRequiredService<MemoryLedger>().Register("digest_indexes", () => views.Bytes);
+            return views;
+        });
         services.AddSingleton<RepairMetrics>();
         services.AddSingleton<RepairScheduler>();
         services.AddSingleton<AntiEntropy>();

@@ -45,13 +45,6 @@ public sealed partial class RepairScheduler : TaskScheduler, IDisposable
     public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, this);
 
-    /// <summary>
-    /// Runs <paramref name="work"/> at normal priority and waits for it: for work done under a lock that ingest also
-    /// takes (a bucket's gate), so that a repair thread starved of CPU never holds up a writer.
-    /// </summary>
-    public static T AtNormalPriority<T>(Func<T> work) =>
-        s_current is null ? work() : Task.Run(work).GetAwaiter().GetResult();
-
     protected override void QueueTask(Task task)
     {
         try

@@ -62,8 +62,8 @@ public sealed class LocalReplica(ILogStore store, IOptions<NodeOptions> nodeOpti
             Level = request.HasLevel ? (LogSeverity)request.Level : null,
             MinLevel = request.HasMinLevel ? (LogSeverity)request.MinLevel : null,
             Source = request.HasSource ? request.Source : null,
-            From = request.HasFromUnixTicks ? FromUnixTicks(request.FromUnixTicks) : null,
-            To = request.HasToUnixTicks ? FromUnixTicks(request.ToUnixTicks) : null,
+            From = request.HasFromUnixTicks ? UnixTicks.ToDateTimeOffset(request.FromUnixTicks) : null,
+            To = request.HasToUnixTicks ? UnixTicks.ToDateTimeOffset(request.ToUnixTicks) : null,
             Contains = request.HasContains ? request.Contains : null,
             Partitions = scope,
             Limit = limit,
@@ -96,7 +96,4 @@ public sealed class LocalReplica(ILogStore store, IOptions<NodeOptions> nodeOpti
         return local;
     }
 
-    public static long ToUnixTicks(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-
-    public static DateTimeOffset FromUnixTicks(long ticks) => new(ticks + DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.Zero);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LogStream.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,8 @@ public static class StorageHostingExtensions
     /// <summary>
     /// Registers the local storage engine: <see cref="StorageOptions"/> (section <c>LogStream:Storage</c>, validated at
     /// start), <see cref="SegmentLogStore"/> as <see cref="ILogStore"/>, its <see cref="Partitioner"/>, metrics, the
-    /// maintenance service (recovery at start, sealing, retention) and the <c>storage</c> health check. Observers
+    /// maintenance service (recovery at start, sealing, retention), the <see cref="MemoryLedger"/> every component reports
+    /// its structures to, and the <c>storage</c> health check (fsync failures, the memory budget). Observers
     /// (<see cref="IStorageObserver"/>) registered in DI are called by the store.
     /// </summary>
     public static TBuilder AddLogStorage<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -21,7 +23,8 @@ public static class StorageHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddSingleton<StorageMetrics>();
+        services.TryAddSingleton<MemoryLedger>();
+        services.TryAddSingleton(sp => new StorageMetrics(sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<MemoryLedger>()));
         services.TryAddSingleton(sp => new SegmentLogStore(
             Path.Combine(DataDirectory(sp.GetRequiredService<IOptions<NodeOptions>>().Value), SegmentsFolder),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,

@@ -79,7 +79,7 @@ public sealed class Partitioner
     public BucketKey Place(string source, long unixTicks)
     {
         var bucketTicks = BucketTicksOf(unixTicks);
-        return new BucketKey(PartitionKey(source, bucketTicks), FromUnixTicks(bucketTicks));
+        return new BucketKey(PartitionKey(source, bucketTicks), UnixTicks.ToDateTimeOffset(bucketTicks));
     }
 
     /// <summary>The partition key of a record with this source and timestamp.</summary>
@@ -99,8 +99,8 @@ public sealed class Partitioner
         key = Strategy switch
         {
             PartitioningStrategy.Source => SourcePrefix + source,
-            PartitioningStrategy.Time => TimePrefix + FormatBucket(FromUnixTicks(bucketTicks)),
-            _ => SourceAndTimePrefix + FormatBucket(FromUnixTicks(bucketTicks)) + "/" + source,
+            PartitioningStrategy.Time => TimePrefix + FormatBucket(UnixTicks.ToDateTimeOffset(bucketTicks)),
+            _ => SourceAndTimePrefix + FormatBucket(UnixTicks.ToDateTimeOffset(bucketTicks)) + "/" + source,
         };
         if (_keys.Count >= CacheLimit)
             _keys.Clear();
@@ -123,8 +123,4 @@ public sealed class Partitioner
 
     /// <summary>Bucket start as written in the key (<c>2026-11-26T15:00Z</c>), minute precision.</summary>
     public static string FormatBucket(DateTimeOffset bucket) => bucket.UtcDateTime.ToString(BucketFormat, CultureInfo.InvariantCulture);
-
-    internal static DateTimeOffset FromUnixTicks(long unixTicks) => new(unixTicks + DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.Zero);
-
-    internal static long ToUnixTicks(DateTimeOffset value) => value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
 }

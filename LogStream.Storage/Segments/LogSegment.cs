@@ -5,16 +5,6 @@ using Microsoft.Win32.SafeHandles;
 
 namespace LogStream.Storage;
 
-/// <summary>Where one record of an unsealed segment lives, kept in memory so reads filter without touching the disk.</summary>
-internal struct FrameRef
-{
-    public long Ticks;
-    public long Offset;
-    public int PayloadLength;
-    public LogSeverity Level;
-    public string Id;
-}
-
 /// <summary>A record encoded and framed, waiting to be written (offset into the batch's frame buffer).</summary>
 internal struct PendingFrame
 {
@@ -35,23 +25,33 @@ internal sealed class LogRecoveryResult
 {
     public long TruncatedAt = -1;
     public long TruncatedBytes;
-    public List<RecordDigest> Digests { get; } = [];
+
+    /// <summary>The Merkle leaves of the records found (content hashes computed from the frames read anyway).</summary>
+    public MerkleLeaves Leaves { get; } = new();
+
     public List<(long Offset, long Length, string? Id)> CorruptRegions { get; } = [];
 }
 
 /// <summary>
 /// An unsealed segment: a header, then frames (u32 payload length, u32 CRC32C of length and payload, payload).
+/// Memory holds 20 bytes per record (<see cref="RecordEntry"/>, in pages); ids and content are read from the file.
 /// Appends happen under the bucket's gate; readers see a consistent prefix through the published count.
 /// </summary>
-internal sealed class LogSegment : Segment, IGroupCommitFile
+internal sealed class LogSegment : Segment
 {
     private const int MinPayload = 15;
 
-    private FrameRef[] _refs = new FrameRef[256];
-    private int _count;
+    /// <summary>Bytes from a frame's start that always hold its id: header, fixed prefix, id length varint, id.</summary>
+    private const int IdReadBytes = Frame.HeaderBytes + LogRecordCodec.FixedPrefixBytes + 2 + LogRecord.MaxIdBytes;
+
+    /// <summary>A read ahead that covers a typical frame; bigger frames are read again whole.</summary>
+    private const int FrameGuessBytes = 64 * 1024;
+
+    private readonly PagedList<RecordEntry> _entries = new();
     private long _length;
     private long _minTicks = long.MaxValue;
     private long _maxTicks = long.MinValue;
+    private long _lastTicks = long.MinValue;
     private volatile bool _inOrder = true;
     private readonly HashSet<string> _sourceSet = new(StringComparer.Ordinal);
     private volatile string[] _sources = [];
@@ -64,7 +64,9 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
 
     public override bool IsSealed => false;
 
-    public override long RecordCount => Volatile.Read(ref _count);
+    public override long RecordCount => _entries.Count;
+
+    public int EntryCount => _entries.Count;
 
     public override long FileBytes => Volatile.Read(ref _length);
 
@@ -72,41 +74,32 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
 
     public override long MaxTicks => Volatile.Read(ref _maxTicks);
 
+    public override long MemoryBytes => _entries.Bytes;
+
     public override IReadOnlyCollection<string> Sources => _sources;
 
     /// <summary>Accepts appends (the bucket's active segment).</summary>
     public bool Writable { get; set; }
 
+    public ref readonly RecordEntry EntryAt(int index) => ref _entries[index];
+
     /// <summary>Creates an empty segment: header written and durable, directory entry durable.</summary>
-    public static LogSegment Create(string path, SegmentHeader header)
-    {
-        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-        try
-        {
-            var bytes = header.ToBytes();
-            RandomAccess.Write(handle, bytes, 0);
-            FileSync.FlushData(handle);
-            FileSync.FlushDirectory(System.IO.Path.GetDirectoryName(path)!);
-            return new LogSegment(path, header, handle, bytes.Length) { Writable = true };
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
+    public static LogSegment Create(string path, SegmentHeader header) =>
+        new(path, header, DurableFiles.CreateWithHeader(path, header.ToBytes()), header.Length) { Writable = true };
 
     /// <summary>
     /// Opens an existing segment and indexes its frames. A bad frame followed by a valid one is a corrupt region
     /// (reported, skipped, kept on disk until the bucket is rewritten); a bad frame with nothing valid after it is a
     /// torn tail, truncated away.
     /// </summary>
-    public static LogSegment Recover(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, LogRecoveryResult result)
+    public static LogSegment Recover(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, LogRecoveryResult result, SegmentContext context)
     {
         var segment = new LogSegment(path, header, handle, header.Length);
         using var window = new FileWindow(handle, fileLength, 1024 * 1024);
         var position = (long)header.Length;
         var pending = new PendingFrame[1];
+        byte[] lastSource = [];
+        var lastSourceString = "";
         while (position < fileLength)
         {
             if (TryFrameAt(window, position, fileLength, out var payloadLength))
@@ -114,19 +107,22 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
                 var frame = window.Read(position, Frame.HeaderBytes + payloadLength).Span;
                 var payload = frame[Frame.HeaderBytes..];
                 EncodedRecord.TryParse(payload, out var view);
+                if (!view.Source.SequenceEqual(lastSource))
+                {
+                    lastSource = view.Source.ToArray();
+                    lastSourceString = Encoding.UTF8.GetString(lastSource);
+                }
+                var idHash = context.IdHash(view.Id);
                 pending[0] = new PendingFrame
                 {
-                    FrameOffset = 0,
                     PayloadLength = payloadLength,
                     Ticks = view.UnixTicks,
                     Level = view.Level,
-                    Id = view.IdString(),
-                    Source = Encoding.UTF8.GetString(view.Source),
-                    ContentHash = LogRecordCodec.ComputeContentHash(payload),
-                    IdHash = RecordIdHash.Of(view.Id),
+                    Source = lastSourceString,
+                    IdHash = idHash,
                 };
                 segment.Index(pending, position, Frame.HeaderBytes + payloadLength);
-                result.Digests.Add(new RecordDigest(pending[0].Id, pending[0].ContentHash, payloadLength, pending[0].IdHash));
+                result.Leaves.Add(idHash, LogRecordCodec.ComputeContentHash(payload));
                 position += Frame.HeaderBytes + payloadLength;
                 continue;
             }
@@ -157,6 +153,8 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
     public void Append(ReadOnlySpan<byte> frames, ReadOnlySpan<PendingFrame> pending, int offsetBase = 0)
     {
         var at = _length;
+        if (at + frames.Length > uint.MaxValue)
+            throw new InvalidOperationException("A log segment cannot grow past 4 GiB.");
         try
         {
             RandomAccess.Write(Handle, frames, at);
@@ -180,22 +178,14 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
 
     private void Index(ReadOnlySpan<PendingFrame> pending, long at, int bytes, int offsetBase = 0)
     {
-        var count = _count;
-        if (count + pending.Length > _refs.Length)
-        {
-            var grown = new FrameRef[Math.Max(_refs.Length * 2, count + pending.Length)];
-            Array.Copy(_refs, grown, count);
-            Volatile.Write(ref _refs, grown);
-        }
-        var refs = _refs;
-        var last = count > 0 ? refs[count - 1].Ticks : long.MinValue;
+        var last = _lastTicks;
         var inOrder = _inOrder;
         var min = _minTicks;
         var max = _maxTicks;
         for (var i = 0; i < pending.Length; i++)
         {
             ref readonly var p = ref pending[i];
-            refs[count + i] = new FrameRef { Ticks = p.Ticks, Offset = at + p.FrameOffset, PayloadLength = p.PayloadLength, Level = p.Level, Id = p.Id };
+            _entries.Stage(i, new RecordEntry(at + p.FrameOffset, p.Ticks, p.Level, p.IdHash));
             if (p.Ticks < last)
                 inOrder = false;
             last = p.Ticks;
@@ -207,61 +197,75 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
                 _sources = [.. _sourceSet];
             }
         }
+        _lastTicks = last;
         if (!inOrder)
             _inOrder = false;
         Volatile.Write(ref _minTicks, min);
         Volatile.Write(ref _maxTicks, max);
         Volatile.Write(ref _length, at + offsetBase + bytes);
-        Volatile.Write(ref _count, count + pending.Length);
+        _entries.Publish(pending.Length);
     }
-
-    public void Flush() => FileSync.FlushData(Handle);
 
     /// <summary>Count and upper time bound captured together: the bound covers every record of the prefix.</summary>
     public (int Count, long MaxTicks) Capture()
     {
-        var count = Volatile.Read(ref _count);
+        var count = _entries.Count;
         return (count, Volatile.Read(ref _maxTicks));
     }
 
+    /// <summary>
+    /// Reads the id bytes of record <paramref name="index"/> from the file into <paramref name="buffer"/> (at least
+    /// <see cref="IdReadBytes"/> long); false when the frame does not hold a readable id.
+    /// </summary>
+    public bool TryReadId(int index, byte[] buffer, out ReadOnlySpan<byte> id)
+    {
+        id = default;
+        var offset = (long)_entries[index].Offset;
+        var length = (int)Math.Min(IdReadBytes, FileBytes - offset);
+        if (length <= Frame.HeaderBytes)
+            return false;
+        var read = RandomAccess.Read(Handle, buffer.AsSpan(0, length), offset);
+        return read > Frame.HeaderBytes && EncodedRecord.TryReadId(buffer.AsSpan(Frame.HeaderBytes, read - Frame.HeaderBytes), out id);
+    }
+
+    public static byte[] NewIdBuffer() => new byte[IdReadBytes];
+
     public override IEnumerable<Entry> Descending(RecordFilter filter, CorruptionSink corruption) =>
-        Descending(filter, corruption, Volatile.Read(ref _count));
+        Descending(filter, corruption, _entries.Count);
 
     public IEnumerable<Entry> Descending(RecordFilter filter, CorruptionSink corruption, int count)
     {
-        var refs = Volatile.Read(ref _refs);
+        var length = FileBytes;
         var inOrder = _inOrder;
-        using var window = new FileWindow(Handle, FileBytes);
+        using var window = new FileWindow(Handle, length);
         if (inOrder)
         {
-            // Append order is time order: walk back from the end; records with equal ticks are put in id order.
-            var i = count - 1;
+            // Append order is time order: start below ToTicks (binary search) and walk back, lazily, until FromTicks;
+            // a run of equal timestamps is put in id order.
+            var i = FirstAtOrAbove(filter.ToTicks, count) - 1;
             while (i >= 0)
             {
-                var ticks = refs[i].Ticks;
+                var ticks = _entries[i].Ticks;
                 if (ticks < filter.FromTicks)
                     yield break;
                 var j = i;
-                while (j > 0 && refs[j - 1].Ticks == ticks)
+                while (j > 0 && _entries[j - 1].Ticks == ticks)
                     j--;
-                if (ticks < filter.ToTicks)
+                if (i == j)
                 {
-                    if (i == j)
+                    if (filter.MatchesLevel(_entries[i].Level) && TryRead(window, i, count, length, filter, corruption, out var entry, backward: true))
+                        yield return entry;
+                }
+                else
+                {
+                    var run = new int[i - j + 1];
+                    for (var k = 0; k < run.Length; k++)
+                        run[k] = j + k;
+                    SortRunById(run, 0, run.Length, window, count, length, descending: true);
+                    foreach (var index in run)
                     {
-                        if (filter.MatchesLevel(refs[i].Level) && TryRead(window, refs[i], filter, corruption, out var entry, backward: true))
+                        if (filter.MatchesLevel(_entries[index].Level) && TryRead(window, index, count, length, filter, corruption, out var entry, backward: true))
                             yield return entry;
-                    }
-                    else
-                    {
-                        var run = new int[i - j + 1];
-                        for (var k = 0; k < run.Length; k++)
-                            run[k] = j + k;
-                        Array.Sort(run, (a, b) => string.CompareOrdinal(refs[b].Id, refs[a].Id));
-                        foreach (var index in run)
-                        {
-                            if (filter.MatchesLevel(refs[index].Level) && TryRead(window, refs[index], filter, corruption, out var entry, backward: true))
-                                yield return entry;
-                        }
                     }
                 }
                 i = j - 1;
@@ -273,90 +277,212 @@ internal sealed class LogSegment : Segment, IGroupCommitFile
         var candidates = new List<int>();
         for (var i = 0; i < count; i++)
         {
-            if (filter.MatchesHeader(refs[i].Ticks, refs[i].Level))
+            ref readonly var e = ref _entries[i];
+            if (filter.MatchesHeader(e.Ticks, e.Level))
                 candidates.Add(i);
         }
-        candidates.Sort((a, b) => refs[a].Ticks != refs[b].Ticks ? refs[b].Ticks.CompareTo(refs[a].Ticks) : string.CompareOrdinal(refs[b].Id, refs[a].Id));
-        foreach (var index in candidates)
+        var order = SortByTicks(candidates, descending: true);
+        OrderTies(order, window, count, length, descending: true);
+        foreach (var index in order)
         {
-            if (TryRead(window, refs[index], filter, corruption, out var entry, backward: true))
+            if (TryRead(window, index, count, length, filter, corruption, out var entry, backward: true))
                 yield return entry;
         }
+    }
+
+    /// <summary>In an in-order segment: the first position whose timestamp is at or above <paramref name="ticks"/>.</summary>
+    private int FirstAtOrAbove(long ticks, int count)
+    {
+        int lo = 0, hi = count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_entries[mid].Ticks < ticks)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
     }
 
     public override IEnumerable<Entry> Ascending(CorruptionSink corruption)
     {
-        var count = Volatile.Read(ref _count);
-        var refs = Volatile.Read(ref _refs);
-        var order = new int[count];
+        var count = _entries.Count;
+        var length = FileBytes;
+        using var window = new FileWindow(Handle, length, 1024 * 1024);
+        var all = new List<int>(count);
         for (var i = 0; i < count; i++)
-            order[i] = i;
-        Array.Sort(order, (a, b) => refs[a].Ticks != refs[b].Ticks ? refs[a].Ticks.CompareTo(refs[b].Ticks) : string.CompareOrdinal(refs[a].Id, refs[b].Id));
-        using var window = new FileWindow(Handle, FileBytes, 1024 * 1024);
+            all.Add(i);
+        var order = _inOrder ? [.. all] : SortByTicks(all, descending: false);
+        OrderTies(order, window, count, length, descending: false);
         foreach (var index in order)
         {
-            if (TryRead(window, refs[index], RecordFilter.All, corruption, out var entry))
+            if (TryRead(window, index, count, length, RecordFilter.All, corruption, out var entry))
                 yield return entry;
         }
     }
 
-    public override IEnumerable<Entry> StorageOrder(IdSet? ids, CorruptionSink corruption)
+    public override IEnumerable<Entry> StorageOrder(IReadOnlySet<ulong>? idHashes, CorruptionSink corruption)
     {
-        var count = Volatile.Read(ref _count);
-        var refs = Volatile.Read(ref _refs);
-        using var window = new FileWindow(Handle, FileBytes, 1024 * 1024);
+        var count = _entries.Count;
+        var length = FileBytes;
+        using var window = new FileWindow(Handle, length, 1024 * 1024);
         for (var i = 0; i < count; i++)
         {
-            if (ids is not null && !ids.Contains(refs[i].Id))
+            if (idHashes is not null && !idHashes.Contains(_entries[i].IdHash))
                 continue;
-            if (TryRead(window, refs[i], RecordFilter.All, corruption, out var entry))
+            if (TryRead(window, i, count, length, RecordFilter.All, corruption, out var entry))
                 yield return entry;
+        }
+    }
+
+    public override IEnumerable<RecordDigest> Digests(Func<int, bool>? leafFilter, CorruptionSink corruption)
+    {
+        var count = _entries.Count;
+        var length = FileBytes;
+        using var window = new FileWindow(Handle, length, 1024 * 1024);
+        for (var i = 0; i < count; i++)
+        {
+            var idHash = _entries[i].IdHash;
+            if (leafFilter is not null && !leafFilter(MerkleLeaves.LeafOf(idHash)))
+                continue;
+            if (TryReadPayload(window, i, count, length, corruption, out var payload))
+                yield return new RecordDigest(idHash, LogRecordCodec.ComputeContentHash(payload.Span));
         }
     }
 
     public override long Count(RecordFilter filter, CorruptionSink corruption)
     {
-        var count = Volatile.Read(ref _count);
-        var refs = Volatile.Read(ref _refs);
+        var count = _entries.Count;
         long matches = 0;
         if (filter.HeaderOnly)
         {
             for (var i = 0; i < count; i++)
             {
-                if (filter.MatchesHeader(refs[i].Ticks, refs[i].Level))
+                ref readonly var e = ref _entries[i];
+                if (filter.MatchesHeader(e.Ticks, e.Level))
                     matches++;
             }
             return matches;
         }
-        using var window = new FileWindow(Handle, FileBytes, 1024 * 1024);
+        var length = FileBytes;
+        using var window = new FileWindow(Handle, length, 1024 * 1024);
         for (var i = 0; i < count; i++)
         {
-            if (filter.MatchesHeader(refs[i].Ticks, refs[i].Level) && TryRead(window, refs[i], filter, corruption, out _))
+            ref readonly var e = ref _entries[i];
+            if (filter.MatchesHeader(e.Ticks, e.Level) && TryRead(window, i, count, length, filter, corruption, out _))
                 matches++;
         }
         return matches;
     }
 
-    /// <summary>The frame refs of the published prefix (for rewrites and digests).</summary>
-    public ReadOnlySpan<FrameRef> Refs => Volatile.Read(ref _refs).AsSpan(0, Volatile.Read(ref _count));
-
-    /// <param name="backward">The caller walks towards the start of the file: load windows that end at the frame.</param>
-    private bool TryRead(FileWindow window, in FrameRef frameRef, RecordFilter filter, CorruptionSink corruption, out Entry entry, bool backward = false)
+    /// <summary>Positions sorted by timestamp (a primitive-key sort; ties are put in id order by <see cref="OrderTies"/>).</summary>
+    private int[] SortByTicks(List<int> positions, bool descending)
     {
-        entry = default;
-        var frameLength = Frame.HeaderBytes + frameRef.PayloadLength;
-        var frame = window.Read(frameRef.Offset, frameLength, backward);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(frame.Span) != (uint)frameRef.PayloadLength
-            || !Frame.ChecksumMatches(frame.Span, frameRef.PayloadLength))
+        var keys = new long[positions.Count];
+        var items = positions.ToArray();
+        for (var k = 0; k < items.Length; k++)
+            keys[k] = descending ? -_entries[items[k]].Ticks : _entries[items[k]].Ticks;
+        Array.Sort(keys, items);
+        return items;
+    }
+
+    /// <summary>
+    /// Puts each run of equal timestamps of positions already sorted by timestamp in id order (ordinal, descending or
+    /// ascending), reading the ids of those records only: the total order replicas agree on.
+    /// </summary>
+    private void OrderTies(int[] order, FileWindow window, int count, long length, bool descending)
+    {
+        var i = 0;
+        while (i < order.Length)
         {
-            corruption(this, frameRef.Offset, frameLength, frameRef.Id, "CRC mismatch on read");
+            var ticks = _entries[order[i]].Ticks;
+            var j = i + 1;
+            while (j < order.Length && _entries[order[j]].Ticks == ticks)
+                j++;
+            if (j - i > 1)
+                SortRunById(order, i, j - i, window, count, length, descending);
+            i = j;
+        }
+    }
+
+    private void SortRunById(int[] positions, int start, int length, FileWindow window, int count, long fileLength, bool descending)
+    {
+        var ids = new string[length];
+        var run = positions.AsSpan(start, length).ToArray();
+        for (var k = 0; k < length; k++)
+            ids[k] = ReadIdString(window, run[k], count, fileLength) ?? "";
+        Array.Sort(ids, run, StringComparer.Ordinal);
+        if (descending)
+            Array.Reverse(run);
+        run.CopyTo(positions, start);
+    }
+
+    private string? ReadIdString(FileWindow window, int index, int count, long length)
+    {
+        if (!TryFrame(window, index, count, length, out var frame, out _, backward: false))
+            return null;
+        return EncodedRecord.TryReadId(frame.Span[Frame.HeaderBytes..], out var id) ? Encoding.UTF8.GetString(id) : null;
+    }
+
+    /// <summary>The frame of record <paramref name="index"/>: bounded by the next record's offset (or the length), its
+    /// header within bounds. False (nothing reported) when the header is off.</summary>
+    private bool TryFrame(FileWindow window, int index, int count, long length, out ReadOnlyMemory<byte> frame, out int payloadLength, bool backward)
+    {
+        frame = default;
+        var offset = (long)_entries[index].Offset;
+        var end = index + 1 < count ? _entries[index + 1].Offset : length;
+        payloadLength = 0;
+        if (end - offset < Frame.HeaderBytes + MinPayload)
+            return false;
+        var head = window.Read(offset, (int)Math.Min(end - offset, FrameGuessBytes), backward).Span;
+        payloadLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(head);
+        if (payloadLength < MinPayload || payloadLength > Frame.MaxPayload || offset + Frame.HeaderBytes + payloadLength > end)
+            return false;
+        frame = window.Read(offset, Frame.HeaderBytes + payloadLength, backward);
+        return true;
+    }
+
+    private bool TryReadPayload(FileWindow window, int index, int count, long length, CorruptionSink corruption, out ReadOnlyMemory<byte> payload, bool backward = false)
+    {
+        payload = default;
+        if (!TryFrame(window, index, count, length, out var frame, out var payloadLength, backward)
+            || !Frame.ChecksumMatches(frame.Span, payloadLength))
+        {
+            ReportCorrupt(window, index, count, length, corruption);
             return false;
         }
-        var payload = frame[Frame.HeaderBytes..];
+        payload = frame[Frame.HeaderBytes..];
+        return true;
+    }
+
+    /// <param name="backward">The caller walks towards the start of the file: load windows that end at the frame.</param>
+    private bool TryRead(FileWindow window, int index, int count, long length, RecordFilter filter, CorruptionSink corruption, out Entry entry, bool backward = false)
+    {
+        entry = default;
+        if (!TryReadPayload(window, index, count, length, corruption, out var payload, backward))
+            return false;
         if (!filter.Matches(payload.Span))
             return false;
-        entry = new Entry(payload, frameRef.Ticks, frameRef.Id);
+        EncodedRecord.TryReadId(payload.Span, out var id);
+        entry = new Entry(payload, _entries[index].Ticks, Encoding.UTF8.GetString(id));
         return true;
+    }
+
+    private void ReportCorrupt(FileWindow window, int index, int count, long length, CorruptionSink corruption)
+    {
+        var offset = (long)_entries[index].Offset;
+        var end = index + 1 < count ? _entries[index + 1].Offset : length;
+        string? id = null;
+        try
+        {
+            id = TryReadLostId(window, offset, end);
+        }
+        catch (EndOfStreamException)
+        {
+            // The id is a courtesy for the report.
+        }
+        corruption(this, offset, end - offset, [_entries[index].IdHash], id, "CRC mismatch on read");
     }
 
     private static bool TryFrameAt(FileWindow window, long position, long fileLength, out int payloadLength)

@@ -1,69 +1,60 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using ZstdSharp;
 
 namespace LogStream.Storage;
 
-/// <summary>Index entry of one block of a sealed segment: what a query needs to skip it.</summary>
-internal sealed class BlockInfo
+/// <summary>The 64-bit hash of a record id's UTF-8 bytes (<see cref="RecordIdHash.Of(ReadOnlySpan{byte})"/> but in tests).</summary>
+internal delegate ulong IdHasher(ReadOnlySpan<byte> utf8Id);
+
+/// <summary>What segments share with their store: its metrics, the cache of sealed indexes, the id hash.</summary>
+internal sealed class SegmentContext(StorageMetrics metrics, SealedIndexCache cache, IdHasher idHash)
 {
-    public const int FixedBytes = 8 + 4 + 4 + 4 + 8 + 8 + 4 + 6 * 4 + 2;
+    public static SegmentContext ForTests(StorageMetrics metrics) => new(metrics, new SealedIndexCache(1 << 20), RecordIdHash.Of);
 
-    public long Offset { get; init; }
-    public int CompressedLength { get; init; }
-    public int RawLength { get; init; }
-    public int RecordCount { get; init; }
-    public long MinTicks { get; init; }
-    public long MaxTicks { get; init; }
-    public uint Crc { get; init; }
-    public required int[] LevelCounts { get; init; }
-    public required ushort[] SourceIndexes { get; init; }
+    public StorageMetrics Metrics { get; } = metrics;
 
-    public bool HasLevelIn(int mask)
+    public SealedIndexCache Cache { get; } = cache;
+
+    public IdHasher IdHash { get; } = idHash;
+
+    public ulong IdHashOf(string id)
     {
-        for (var level = 0; level < LevelCounts.Length; level++)
-        {
-            if (LevelCounts[level] > 0 && (mask & (1 << level)) != 0)
-                return true;
-        }
-        return false;
+        Span<byte> buffer = stackalloc byte[Encoding.UTF8.GetMaxByteCount(LogRecord.MaxIdBytes)];
+        return id.Length <= LogRecord.MaxIdBytes ? IdHash(buffer[..Encoding.UTF8.GetBytes(id, buffer)]) : IdHash(Encoding.UTF8.GetBytes(id));
     }
-}
-
-/// <summary>What opening a sealed segment found: every record's digest, and the blocks whose CRC failed.</summary>
-internal sealed class SealedOpenResult
-{
-    public List<RecordDigest> Digests { get; } = [];
-    public List<(long Offset, long Length, List<string> Ids)> CorruptBlocks { get; } = [];
-    public HashSet<int> BadBlocks { get; } = [];
 }
 
 /// <summary>
 /// A sealed segment: header, zstd-compressed blocks of entries (varint length, encoded record) sorted by
-/// (timestamp, id), then a block index, a zstd-compressed id table and a fixed footer (see docs/storage-format.md).
-/// Immutable once written.
+/// (timestamp, id), then (version 2) the block index, the id index sorted by id hash with its fences, the Merkle leaves
+/// and a fixed footer; version 1 had a zstd id table of every record instead (docs/storage-format.md). Immutable once
+/// written. Opening it reads the footer, the block index and the leaves: never a block, never the id index.
 /// </summary>
 internal sealed class SealedSegment : Segment
 {
-    public const int FooterBytes = 44;
-
     private static readonly ConcurrentBag<Decompressor> Decompressors = [];
 
     private readonly BlockInfo[] _blocks;
     private readonly string[] _sources;
-    private readonly HashSet<int> _badBlocks;
+    private readonly SealedIdIndex _ids;
+    private readonly SegmentContext _context;
+    private readonly ConcurrentDictionary<int, byte> _badBlocks = new();
 
-    private SealedSegment(string path, SegmentHeader header, SafeFileHandle handle, long fileBytes, BlockInfo[] blocks, string[] sources, long records, HashSet<int> badBlocks)
+    private SealedSegment(string path, SegmentHeader header, SafeFileHandle handle, long fileBytes, BlockInfo[] blocks, string[] sources,
+        SealedIdIndex ids, SegmentContext context)
         : base(path, header, handle)
     {
         _blocks = blocks;
         _sources = sources;
-        _badBlocks = badBlocks;
+        _ids = ids;
+        _context = context;
         FileBytes = fileBytes;
-        RecordCount = records - badBlocks.Sum(b => (long)blocks[b].RecordCount);
+        RecordCount = ids.Records;
         MinTicks = blocks.Length == 0 ? long.MaxValue : blocks.Min(b => b.MinTicks);
         MaxTicks = blocks.Length == 0 ? long.MinValue : blocks.Max(b => b.MaxTicks);
     }
@@ -78,19 +69,56 @@ internal sealed class SealedSegment : Segment
 
     public override long MaxTicks { get; }
 
+    public override long MemoryBytes => (long)_blocks.Length * Unsafe.SizeOf<BlockInfo>() + _ids.MemoryBytes;
+
     public override IReadOnlyCollection<string> Sources => _sources;
 
-    public IReadOnlyList<BlockInfo> Blocks => _blocks;
+    /// <summary>Written by an older format version: maintenance rewrites it (its index lives in memory until then).</summary>
+    public bool NeedsMigration => Header.Version < SegmentFormat.SealedVersion;
 
-    /// <summary>Opens a sealed file: footer, index, id table; verifies every block's CRC (cheap: compressed bytes).</summary>
-    /// <exception cref="InvalidDataException">Footer, index or id table is damaged: the file cannot be used.</exception>
-    public static SealedSegment Open(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, SealedOpenResult result)
+    internal ReadOnlySpan<BlockInfo> Blocks => _blocks;
+
+    /// <summary>Opens a sealed file (either version). <paramref name="leaves"/>: the Merkle leaves of its records.</summary>
+    /// <exception cref="InvalidDataException">Footer or indexes are damaged: the file cannot be used.</exception>
+    public static SealedSegment Open(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, SegmentContext context, out MerkleLeaves leaves) =>
+        header.Version == 1
+            ? OpenVersion1(path, header, handle, fileLength, context, out leaves)
+            : OpenVersion2(path, header, handle, fileLength, context, out leaves);
+
+    private static SealedSegment OpenVersion2(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, SegmentContext context, out MerkleLeaves leaves)
     {
-        if (fileLength < header.Length + FooterBytes)
+        if (fileLength < header.Length + SealedFormat.FooterV2Bytes)
             throw new InvalidDataException("Sealed segment shorter than its header and footer.");
-        Span<byte> footer = stackalloc byte[FooterBytes];
-        ReadExactly(handle, footer, fileLength - FooterBytes);
-        if (!footer[40..].SequenceEqual(SegmentFormat.FooterMagic))
+        Span<byte> footerBytes = stackalloc byte[SealedFormat.FooterV2Bytes];
+        DurableFiles.ReadExactly(handle, footerBytes, fileLength - SealedFormat.FooterV2Bytes);
+        var footer = SealedFormat.FooterV2.Read(footerBytes, header.Length, fileLength);
+        var blockIndex = new byte[footer.BlockIndexLength];
+        DurableFiles.ReadExactly(handle, blockIndex, footer.BlockIndexOffset);
+        var leafBytes = new byte[footer.LeavesLength];
+        DurableFiles.ReadExactly(handle, leafBytes, footer.LeavesOffset);
+        if (SealedFormat.FooterV2.Checksum(blockIndex, leafBytes, footerBytes[..60]) != BinaryPrimitives.ReadUInt32LittleEndian(footerBytes[60..]))
+            throw new InvalidDataException("Sealed segment index CRC mismatch.");
+        var (sources, blocks) = SealedFormat.ParseBlockIndex(blockIndex, footer.BlockIndexOffset);
+        if (blocks.Sum(b => (long)b.RecordCount) != footer.Records)
+            throw new InvalidDataException("Sealed segment record count disagrees with its index.");
+        leaves = MerkleLeaves.ReadFrom(leafBytes);
+        if (leaves.Records != footer.Records)
+            throw new InvalidDataException("Sealed segment Merkle leaves disagree with its record count.");
+        return new SealedSegment(path, header, handle, fileLength, blocks, sources, new DiskIdIndex(handle, footer, context.Cache), context);
+    }
+
+    /// <summary>
+    /// Version 1: the id table (every id, content hash and size, zstd) is read and its ids hashed, which builds the
+    /// leaves and an in-memory id index; the blocks stay unread. Maintenance rewrites the segment as version 2.
+    /// </summary>
+    private static SealedSegment OpenVersion1(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, SegmentContext context, out MerkleLeaves leaves)
+    {
+        const int footerBytes = SealedFormat.FooterV1Bytes;
+        if (fileLength < header.Length + footerBytes)
+            throw new InvalidDataException("Sealed segment shorter than its header and footer.");
+        Span<byte> footer = stackalloc byte[footerBytes];
+        DurableFiles.ReadExactly(handle, footer, fileLength - footerBytes);
+        if (!footer[40..].SequenceEqual(SealedFormat.FooterV1Magic))
             throw new InvalidDataException("Sealed segment footer magic missing.");
         var indexOffset = BinaryPrimitives.ReadInt64LittleEndian(footer);
         var indexLength = BinaryPrimitives.ReadInt32LittleEndian(footer[8..]);
@@ -99,17 +127,17 @@ internal sealed class SealedSegment : Segment
         var idTableRawLength = BinaryPrimitives.ReadInt32LittleEndian(footer[24..]);
         var records = BinaryPrimitives.ReadInt64LittleEndian(footer[28..]);
         if (indexOffset < header.Length || indexLength < 8 || idTableOffset != indexOffset + indexLength || idTableLength < 0
-            || idTableOffset + idTableLength != fileLength - FooterBytes || idTableRawLength < 0 || records < 0)
+            || idTableOffset + idTableLength != fileLength - footerBytes || idTableRawLength < 0 || records < 0)
             throw new InvalidDataException("Sealed segment footer fields out of range.");
 
         var tail = new byte[indexLength + idTableLength];
-        ReadExactly(handle, tail, indexOffset);
+        DurableFiles.ReadExactly(handle, tail, indexOffset);
         var crc = Crc32C.Append(Crc32C.Start, tail);
         crc = Crc32C.Append(crc, footer[..36]);
         if (Crc32C.Finish(crc) != BinaryPrimitives.ReadUInt32LittleEndian(footer[36..]))
             throw new InvalidDataException("Sealed segment index CRC mismatch.");
 
-        var (sources, blocks) = ParseIndex(tail.AsSpan(0, indexLength), indexOffset);
+        var (sources, blocks) = SealedFormat.ParseBlockIndex(tail.AsSpan(0, indexLength), indexOffset);
         if (blocks.Sum(b => (long)b.RecordCount) != records)
             throw new InvalidDataException("Sealed segment record count disagrees with its index.");
 
@@ -128,55 +156,30 @@ internal sealed class SealedSegment : Segment
             }
         }
 
-        // Digests per block; verify the compressed bytes of every block against the index.
+        leaves = new MerkleLeaves();
+        var entries = new IdIndexEntry[records];
         var position = 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
+        var at = 0;
+        for (var b = 0; b < blocks.Length; b++)
         {
-            for (var b = 0; b < blocks.Length; b++)
+            for (var r = 0; r < blocks[b].RecordCount; r++)
             {
-                var block = blocks[b];
-                var ids = new List<RecordDigest>(block.RecordCount);
-                for (var r = 0; r < block.RecordCount; r++)
-                {
-                    if (!Varint.TryRead(idTable.AsSpan(position), out var idLength, out var size) || position + size + idLength + 8 > idTable.Length)
-                        throw new InvalidDataException("Sealed segment id table truncated.");
-                    position += size;
-                    var idBytes = idTable.AsSpan(position, (int)idLength);
-                    var id = Encoding.UTF8.GetString(idBytes);
-                    var idHash = RecordIdHash.Of(idBytes);
-                    position += (int)idLength;
-                    var hash = BinaryPrimitives.ReadUInt64LittleEndian(idTable.AsSpan(position));
-                    position += 8;
-                    if (!Varint.TryRead(idTable.AsSpan(position), out var encodedSize, out size))
-                        throw new InvalidDataException("Sealed segment id table truncated.");
-                    position += size;
-                    ids.Add(new RecordDigest(id, hash, (int)encodedSize, idHash));
-                }
-
-                if (buffer.Length < block.CompressedLength)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(block.CompressedLength);
-                }
-                ReadExactly(handle, buffer.AsSpan(0, block.CompressedLength), block.Offset);
-                if (Crc32C.Compute(buffer.AsSpan(0, block.CompressedLength)) != block.Crc)
-                {
-                    result.BadBlocks.Add(b);
-                    result.CorruptBlocks.Add((block.Offset, block.CompressedLength, ids.Select(d => d.Id).ToList()));
-                }
-                else
-                {
-                    result.Digests.AddRange(ids);
-                }
+                if (!Varint.TryRead(idTable.AsSpan(position), out var idLength, out var size) || position + size + idLength + 8 > idTable.Length)
+                    throw new InvalidDataException("Sealed segment id table truncated.");
+                position += size;
+                var idHash = context.IdHash(idTable.AsSpan(position, (int)idLength));
+                position += (int)idLength;
+                var contentHash = BinaryPrimitives.ReadUInt64LittleEndian(idTable.AsSpan(position));
+                position += 8;
+                if (!Varint.TryRead(idTable.AsSpan(position), out _, out size))
+                    throw new InvalidDataException("Sealed segment id table truncated.");
+                position += size;
+                entries[at++] = new IdIndexEntry(idHash, contentHash, b);
+                leaves.Add(idHash, contentHash);
             }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        return new SealedSegment(path, header, handle, fileLength, blocks, sources, records, result.BadBlocks);
+        Array.Sort(entries);
+        return new SealedSegment(path, header, handle, fileLength, blocks, sources, new MemoryIdIndex(entries), context);
     }
 
     public override IEnumerable<Entry> Descending(RecordFilter filter, CorruptionSink corruption)
@@ -187,17 +190,16 @@ internal sealed class SealedSegment : Segment
         var offsets = new List<int>(256);
         for (var b = _blocks.Length - 1; b >= 0; b--)
         {
-            var block = _blocks[b];
-            if (block.MaxTicks < filter.FromTicks)
+            if (_blocks[b].MaxTicks < filter.FromTicks)
                 yield break;
-            if (!MayMatch(block, b, filter, sourceIndex))
+            if (!MayMatch(b, filter, sourceIndex))
                 continue;
             var data = ReadBlock(b, corruption);
             if (data is null)
                 continue;
             try
             {
-                ParseEntries(data, block.RawLength, offsets);
+                ParseEntries(data, _blocks[b].RawLength, offsets);
                 for (var i = offsets.Count - 1; i >= 0; i--)
                 {
                     var (start, length) = Unpack(offsets[i], data);
@@ -215,12 +217,13 @@ internal sealed class SealedSegment : Segment
 
     public override IEnumerable<Entry> Ascending(CorruptionSink corruption) => StorageOrder(null, corruption);
 
-    public override IEnumerable<Entry> StorageOrder(IdSet? ids, CorruptionSink corruption)
+    public override IEnumerable<Entry> StorageOrder(IReadOnlySet<ulong>? idHashes, CorruptionSink corruption)
     {
+        var wanted = idHashes is null ? null : BlocksHolding(idHashes, corruption);
         var offsets = new List<int>(256);
         for (var b = 0; b < _blocks.Length; b++)
         {
-            if (_badBlocks.Contains(b))
+            if (_badBlocks.ContainsKey(b) || (wanted is not null && !wanted[b]))
                 continue;
             var data = ReadBlock(b, corruption);
             if (data is null)
@@ -232,14 +235,126 @@ internal sealed class SealedSegment : Segment
                 {
                     var (start, length) = Unpack(packed, data);
                     var payload = data.AsMemory(start, length);
-                    var id = ids is null ? ReadIdString(payload.Span) : ids.Match(ReadId(payload.Span));
-                    if (id is not null)
-                        yield return new Entry(payload, EncodedRecord.ReadTicks(payload.Span), id);
+                    var id = ReadId(payload.Span);
+                    if (idHashes is null || idHashes.Contains(_context.IdHash(id)))
+                        yield return new Entry(payload, EncodedRecord.ReadTicks(payload.Span), Encoding.UTF8.GetString(id));
                 }
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(data);
+            }
+        }
+    }
+
+    /// <summary>Which blocks hold records with these id hashes (all blocks when the index cannot tell).</summary>
+    private bool[] BlocksHolding(IReadOnlySet<ulong> idHashes, CorruptionSink corruption)
+    {
+        var blocks = new bool[_blocks.Length];
+        try
+        {
+            // Many hashes: one pass over the whole index beats a page read per hash.
+            if (idHashes.Count * (long)SealedFormat.EntriesPerPage > RecordCount / 4)
+            {
+                foreach (var entry in _ids.Scan(null))
+                {
+                    if (idHashes.Contains(entry.IdHash))
+                        blocks[entry.Block] = true;
+                }
+            }
+            else
+            {
+                var found = new List<IdIndexEntry>();
+                foreach (var idHash in idHashes)
+                    _ids.Find(idHash, found);
+                foreach (var entry in found)
+                    blocks[entry.Block] = true;
+            }
+        }
+        catch (CorruptIndexException ex)
+        {
+            corruption(this, 0, 0, [], null, ex.Message);
+            Array.Fill(blocks, true);
+        }
+        return blocks;
+    }
+
+    /// <summary>
+    /// Whether a record with this id is here: the id index gives the blocks of its hash, the block confirms the id.
+    /// <paramref name="scratch"/> keeps the last block read, for a batch whose records sit close together.
+    /// </summary>
+    public bool Contains(ulong idHash, ReadOnlySpan<byte> id, CorruptionSink corruption, BlockScratch scratch)
+    {
+        var found = scratch.Found;
+        found.Clear();
+        try
+        {
+            _ids.Find(idHash, found);
+        }
+        catch (CorruptIndexException ex)
+        {
+            corruption(this, 0, 0, [], null, ex.Message);
+            for (var b = 0; b < _blocks.Length; b++)
+                found.Add(new IdIndexEntry(idHash, 0, b));
+        }
+        var previous = -1;
+        foreach (var entry in found)
+        {
+            if (entry.Block == previous || _badBlocks.ContainsKey(entry.Block))
+                continue;
+            previous = entry.Block;
+            if (BlockHolds(entry.Block, id, corruption, scratch))
+                return true;
+        }
+        return false;
+    }
+
+    private bool BlockHolds(int block, ReadOnlySpan<byte> id, CorruptionSink corruption, BlockScratch scratch)
+    {
+        if (!scratch.Holds(this, block))
+        {
+            var data = ReadBlock(block, corruption);
+            if (data is null)
+                return false;
+            scratch.Keep(this, block, data, _blocks[block].RawLength);
+        }
+        var offsets = scratch.Offsets;
+        foreach (var packed in offsets)
+        {
+            var (start, length) = Unpack(packed, scratch.Data!);
+            if (ReadId(scratch.Data.AsSpan(start, length)).SequenceEqual(id))
+                return true;
+        }
+        return false;
+    }
+
+    public override IEnumerable<RecordDigest> Digests(Func<int, bool>? leafFilter, CorruptionSink corruption)
+    {
+        IEnumerator<IdIndexEntry> entries;
+        try
+        {
+            entries = _ids.Scan(leafFilter).GetEnumerator();
+        }
+        catch (CorruptIndexException ex)
+        {
+            corruption(this, 0, 0, [], null, ex.Message);
+            yield break;
+        }
+        using (entries)
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!entries.MoveNext())
+                        yield break;
+                }
+                catch (CorruptIndexException ex)
+                {
+                    corruption(this, 0, 0, [], null, ex.Message);
+                    yield break;
+                }
+                yield return entries.Current.ToDigest();
             }
         }
     }
@@ -253,17 +368,17 @@ internal sealed class SealedSegment : Segment
         var offsets = new List<int>(256);
         for (var b = 0; b < _blocks.Length; b++)
         {
-            var block = _blocks[b];
-            if (!MayMatch(block, b, filter, sourceIndex))
+            if (!MayMatch(b, filter, sourceIndex))
                 continue;
+            ref readonly var block = ref _blocks[b];
             var wholeBlockInRange = block.MinTicks >= filter.FromTicks && block.MaxTicks < filter.ToTicks;
             var sourceExact = filter.Source is null || (block.SourceIndexes.Length == 1 && block.SourceIndexes[0] == sourceIndex);
             if (wholeBlockInRange && sourceExact && filter.Contains is null)
             {
-                for (var level = 0; level < block.LevelCounts.Length; level++)
+                for (var level = 0; level < 6; level++)
                 {
                     if (filter.MatchesLevel((LogSeverity)level))
-                        count += block.LevelCounts[level];
+                        count += block.Levels[level];
                 }
                 continue;
             }
@@ -288,30 +403,54 @@ internal sealed class SealedSegment : Segment
         return count;
     }
 
+    /// <summary>The id hashes of a damaged block's records, from the id index (for the corruption report).</summary>
+    private List<ulong> LostIn(int block)
+    {
+        var lost = new List<ulong>();
+        try
+        {
+            foreach (var entry in _ids.Scan(null))
+            {
+                if (entry.Block == block)
+                    lost.Add(entry.IdHash);
+            }
+        }
+        catch (CorruptIndexException)
+        {
+            // The Merkle comparison finds what the report cannot name.
+        }
+        return lost;
+    }
+
     /// <summary>-1: no source filter; -2: the source is absent from this segment; else its index.</summary>
     private int SourceIndex(RecordFilter filter) =>
         filter.Source is null ? -1 : Array.IndexOf(_sources, filter.Source) is var i and >= 0 ? i : -2;
 
-    private bool MayMatch(BlockInfo block, int index, RecordFilter filter, int sourceIndex) =>
-        !_badBlocks.Contains(index)
-        && block.MaxTicks >= filter.FromTicks && block.MinTicks < filter.ToTicks
-        && block.HasLevelIn(filter.LevelMask)
-        && (sourceIndex < 0 || Array.IndexOf(block.SourceIndexes, (ushort)sourceIndex) >= 0);
+    private bool MayMatch(int index, RecordFilter filter, int sourceIndex)
+    {
+        ref readonly var block = ref _blocks[index];
+        return !_badBlocks.ContainsKey(index)
+            && block.MaxTicks >= filter.FromTicks && block.MinTicks < filter.ToTicks
+            && block.HasLevelIn(filter.LevelMask)
+            && (sourceIndex < 0 || Array.IndexOf(block.SourceIndexes, (ushort)sourceIndex) >= 0);
+    }
 
     /// <summary>Reads, checks and decompresses one block into a pooled buffer (caller returns it); null when corrupt.</summary>
-    private byte[]? ReadBlock(int index, CorruptionSink corruption)
+    internal byte[]? ReadBlock(int index, CorruptionSink corruption)
     {
-        var block = _blocks[index];
-        var compressed = ArrayPool<byte>.Shared.Rent(block.CompressedLength);
+        ref readonly var block = ref _blocks[index];
+        var compressed = ArrayPool<byte>.Shared.Rent(Math.Max(block.CompressedLength, 1));
         try
         {
-            ReadExactly(Handle, compressed.AsSpan(0, block.CompressedLength), block.Offset);
+            DurableFiles.ReadExactly(Handle, compressed.AsSpan(0, block.CompressedLength), block.Offset);
+            _context.Metrics.BlockRead(block.CompressedLength);
             if (Crc32C.Compute(compressed.AsSpan(0, block.CompressedLength)) != block.Crc)
             {
-                corruption(this, block.Offset, block.CompressedLength, null, "block CRC mismatch on read");
+                if (_badBlocks.TryAdd(index, 0))
+                    corruption(this, block.Offset, block.CompressedLength, LostIn(index), null, "block CRC mismatch on read");
                 return null;
             }
-            var data = ArrayPool<byte>.Shared.Rent(block.RawLength);
+            var data = ArrayPool<byte>.Shared.Rent(Math.Max(block.RawLength, 1));
             var decompressor = RentDecompressor();
             try
             {
@@ -322,7 +461,8 @@ internal sealed class SealedSegment : Segment
             catch (Exception ex) when (ex is InvalidDataException or ZstdException)
             {
                 ArrayPool<byte>.Shared.Return(data);
-                corruption(this, block.Offset, block.CompressedLength, null, "block does not decompress: " + ex.Message);
+                if (_badBlocks.TryAdd(index, 0))
+                    corruption(this, block.Offset, block.CompressedLength, LostIn(index), null, "block does not decompress: " + ex.Message);
                 return null;
             }
             finally
@@ -337,7 +477,7 @@ internal sealed class SealedSegment : Segment
     }
 
     // Entry positions packed as (start << 24 | length) would overflow for big blocks; keep start only and re-read the varint.
-    private static void ParseEntries(byte[] data, int length, List<int> offsets)
+    internal static void ParseEntries(byte[] data, int length, List<int> offsets)
     {
         offsets.Clear();
         var position = 0;
@@ -350,7 +490,7 @@ internal sealed class SealedSegment : Segment
         }
     }
 
-    private static (int Start, int Length) Unpack(int position, byte[] data)
+    internal static (int Start, int Length) Unpack(int position, byte[] data)
     {
         Varint.TryRead(data.AsSpan(position), out var size, out var prefix);
         return (position + prefix, (int)size);
@@ -364,281 +504,51 @@ internal sealed class SealedSegment : Segment
         return id;
     }
 
-    private static (string[] Sources, BlockInfo[] Blocks) ParseIndex(ReadOnlySpan<byte> index, long indexOffset)
-    {
-        var position = 0;
-        var sourceCount = BinaryPrimitives.ReadInt32LittleEndian(index);
-        position += 4;
-        if (sourceCount < 0 || sourceCount > ushort.MaxValue)
-            throw new InvalidDataException("Sealed segment source table out of range.");
-        var sources = new string[sourceCount];
-        for (var i = 0; i < sourceCount; i++)
-        {
-            var length = BinaryPrimitives.ReadUInt16LittleEndian(index[position..]);
-            position += 2;
-            sources[i] = Encoding.UTF8.GetString(index.Slice(position, length));
-            position += length;
-        }
-        var blockCount = BinaryPrimitives.ReadInt32LittleEndian(index[position..]);
-        position += 4;
-        if (blockCount < 0 || blockCount > index.Length / BlockInfo.FixedBytes)
-            throw new InvalidDataException("Sealed segment block count out of range.");
-        var blocks = new BlockInfo[blockCount];
-        for (var b = 0; b < blockCount; b++)
-        {
-            var span = index[position..];
-            var levelCounts = new int[6];
-            for (var l = 0; l < 6; l++)
-                levelCounts[l] = BinaryPrimitives.ReadInt32LittleEndian(span[(40 + 4 * l)..]);
-            var sourceIndexCount = BinaryPrimitives.ReadUInt16LittleEndian(span[64..]);
-            var sourceIndexes = new ushort[sourceIndexCount];
-            for (var s = 0; s < sourceIndexCount; s++)
-                sourceIndexes[s] = BinaryPrimitives.ReadUInt16LittleEndian(span[(66 + 2 * s)..]);
-            blocks[b] = new BlockInfo
-            {
-                Offset = BinaryPrimitives.ReadInt64LittleEndian(span),
-                CompressedLength = BinaryPrimitives.ReadInt32LittleEndian(span[8..]),
-                RawLength = BinaryPrimitives.ReadInt32LittleEndian(span[12..]),
-                RecordCount = BinaryPrimitives.ReadInt32LittleEndian(span[16..]),
-                MinTicks = BinaryPrimitives.ReadInt64LittleEndian(span[20..]),
-                MaxTicks = BinaryPrimitives.ReadInt64LittleEndian(span[28..]),
-                Crc = BinaryPrimitives.ReadUInt32LittleEndian(span[36..]),
-                LevelCounts = levelCounts,
-                SourceIndexes = sourceIndexes,
-            };
-            if (blocks[b].Offset < 0 || blocks[b].Offset + blocks[b].CompressedLength > indexOffset || blocks[b].RawLength < 0 || blocks[b].RecordCount < 0)
-                throw new InvalidDataException("Sealed segment block entry out of range.");
-            position += BlockInfo.FixedBytes + 2 * sourceIndexCount;
-        }
-        return (sources, blocks);
-    }
-
-    internal static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)
-    {
-        var total = 0;
-        while (total < destination.Length)
-        {
-            var read = RandomAccess.Read(handle, destination[total..], offset + total);
-            if (read == 0)
-                throw new EndOfStreamException("Segment file ended early.");
-            total += read;
-        }
-    }
-
     private static Decompressor RentDecompressor() => Decompressors.TryTake(out var d) ? d : new Decompressor();
 
-    /// <summary>Writes a sealed segment to <c>*.tmp</c>, then makes it durable and renames it into place.</summary>
-    internal sealed class Writer : IDisposable
+    protected override void OnLastRelease()
     {
-        private readonly string _finalPath;
-        private readonly string _tempPath;
-        private readonly SegmentHeader _header;
-        private readonly int _blockBytes;
-        private readonly FileStream _file;
-        private readonly Compressor _compressor;
-        private readonly List<BlockInfo> _blocks = [];
-        private readonly ArrayBufferWriter<byte> _idTable = new(64 * 1024);
-        private readonly Dictionary<string, int> _sourceIndex = new(StringComparer.Ordinal);
-        private readonly List<string> _sources = [];
-        private readonly HashSet<ushort> _blockSources = [];
-        private readonly int[] _levelCounts = new int[6];
-        private byte[] _block;
-        private byte[] _compressed = [];
-        private int _blockLength;
-        private int _blockRecords;
-        private long _blockMin = long.MaxValue;
-        private long _blockMax = long.MinValue;
-        private long _records;
-        private bool _completed;
-
-        public Writer(string finalPath, SegmentHeader header, int blockBytes, int compressionLevel)
-        {
-            _finalPath = finalPath;
-            _tempPath = finalPath + SegmentFormat.TempExtension;
-            _header = header;
-            _blockBytes = blockBytes;
-            _block = ArrayPool<byte>.Shared.Rent(blockBytes + 1024);
-            _compressor = new Compressor(compressionLevel);
-            _file = new FileStream(_tempPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1024 * 1024);
-            _file.Write(header.ToBytes());
-        }
-
-        public long Records => _records;
-
-        /// <summary>Adds the next record; records must come in (timestamp, id) order.</summary>
-        public void Add(ReadOnlySpan<byte> payload, ulong contentHash)
-        {
-            if (!EncodedRecord.TryParse(payload, out var view))
-                throw new InvalidDataException("Refusing to seal a malformed record.");
-            var entryLength = Varint.Size((uint)payload.Length) + payload.Length;
-            if (_blockLength > 0 && _blockLength + entryLength > _blockBytes)
-                FlushBlock();
-            if (_block.Length < _blockLength + entryLength)
-            {
-                var grown = ArrayPool<byte>.Shared.Rent(_blockLength + entryLength);
-                _block.AsSpan(0, _blockLength).CopyTo(grown);
-                ArrayPool<byte>.Shared.Return(_block);
-                _block = grown;
-            }
-            _blockLength += Varint.Write(_block.AsSpan(_blockLength), (uint)payload.Length);
-            payload.CopyTo(_block.AsSpan(_blockLength));
-            _blockLength += payload.Length;
-            _blockRecords++;
-            _records++;
-            _blockMin = Math.Min(_blockMin, view.UnixTicks);
-            _blockMax = Math.Max(_blockMax, view.UnixTicks);
-            _levelCounts[(int)view.Level]++;
-            _blockSources.Add(SourceIndexOf(view.Source));
-
-            var id = view.Id;
-            var span = _idTable.GetSpan(5 + id.Length + 8 + 5);
-            var written = Varint.Write(span, (uint)id.Length);
-            id.CopyTo(span[written..]);
-            written += id.Length;
-            BinaryPrimitives.WriteUInt64LittleEndian(span[written..], contentHash);
-            written += 8;
-            written += Varint.Write(span[written..], (uint)payload.Length);
-            _idTable.Advance(written);
-        }
-
-        /// <summary>Finishes the file, fsyncs it, renames it into place and fsyncs the folder; opens it for reading.</summary>
-        public SealedSegment Complete()
-        {
-            FlushBlock();
-            var indexOffset = _file.Position;
-            var index = new ArrayBufferWriter<byte>(4096);
-            WriteIndex(index);
-            var idTableRaw = _idTable.WrittenSpan;
-            var idTable = new byte[Compressor.GetCompressBound(idTableRaw.Length)];
-            var idTableLength = idTableRaw.Length == 0 ? 0 : _compressor.Wrap(idTableRaw, idTable);
-
-            var footer = new byte[FooterBytes];
-            BinaryPrimitives.WriteInt64LittleEndian(footer, indexOffset);
-            BinaryPrimitives.WriteInt32LittleEndian(footer.AsSpan(8), index.WrittenCount);
-            BinaryPrimitives.WriteInt64LittleEndian(footer.AsSpan(12), indexOffset + index.WrittenCount);
-            BinaryPrimitives.WriteInt32LittleEndian(footer.AsSpan(20), idTableLength);
-            BinaryPrimitives.WriteInt32LittleEndian(footer.AsSpan(24), idTableRaw.Length);
-            BinaryPrimitives.WriteInt64LittleEndian(footer.AsSpan(28), _records);
-            var crc = Crc32C.Append(Crc32C.Start, index.WrittenSpan);
-            crc = Crc32C.Append(crc, idTable.AsSpan(0, idTableLength));
-            crc = Crc32C.Append(crc, footer.AsSpan(0, 36));
-            BinaryPrimitives.WriteUInt32LittleEndian(footer.AsSpan(36), Crc32C.Finish(crc));
-            SegmentFormat.FooterMagic.CopyTo(footer.AsSpan(40));
-
-            _file.Write(index.WrittenSpan);
-            _file.Write(idTable, 0, idTableLength);
-            _file.Write(footer);
-            _file.Flush(flushToDisk: true);
-            var length = _file.Length;
-            _file.Dispose();
-            File.Move(_tempPath, _finalPath);
-            FileSync.FlushDirectory(System.IO.Path.GetDirectoryName(_finalPath)!);
-            _completed = true;
-
-            var handle = File.OpenHandle(_finalPath, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-            return new SealedSegment(_finalPath, _header, handle, length, [.. _blocks], [.. _sources], _records, []);
-        }
-
-        private ushort SourceIndexOf(ReadOnlySpan<byte> source)
-        {
-            Span<char> chars = stackalloc char[LogRecord.MaxSourceBytes];
-            var count = Encoding.UTF8.GetChars(source, chars);
-            var lookup = _sourceIndex.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (lookup.TryGetValue(chars[..count], out var index))
-                return (ushort)index;
-            if (_sources.Count >= ushort.MaxValue)
-                throw new InvalidOperationException("More than 65535 sources in one bucket.");
-            index = _sources.Count;
-            var name = new string(chars[..count]);
-            _sources.Add(name);
-            _sourceIndex.Add(name, index);
-            return (ushort)index;
-        }
-
-        private void FlushBlock()
-        {
-            if (_blockRecords == 0)
-                return;
-            var bound = Compressor.GetCompressBound(_blockLength);
-            if (_compressed.Length < bound)
-                _compressed = new byte[bound];
-            var compressedLength = _compressor.Wrap(_block.AsSpan(0, _blockLength), _compressed);
-            var offset = _file.Position;
-            _file.Write(_compressed, 0, compressedLength);
-            var sources = _blockSources.ToArray();
-            Array.Sort(sources);
-            _blocks.Add(new BlockInfo
-            {
-                Offset = offset,
-                CompressedLength = compressedLength,
-                RawLength = _blockLength,
-                RecordCount = _blockRecords,
-                MinTicks = _blockMin,
-                MaxTicks = _blockMax,
-                Crc = Crc32C.Compute(_compressed.AsSpan(0, compressedLength)),
-                LevelCounts = (int[])_levelCounts.Clone(),
-                SourceIndexes = sources,
-            });
-            _blockLength = 0;
-            _blockRecords = 0;
-            _blockMin = long.MaxValue;
-            _blockMax = long.MinValue;
-            Array.Clear(_levelCounts);
-            _blockSources.Clear();
-        }
-
-        private void WriteIndex(ArrayBufferWriter<byte> index)
-        {
-            var span = index.GetSpan(4);
-            BinaryPrimitives.WriteInt32LittleEndian(span, _sources.Count);
-            index.Advance(4);
-            foreach (var source in _sources)
-            {
-                var bytes = Encoding.UTF8.GetBytes(source);
-                span = index.GetSpan(2 + bytes.Length);
-                BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)bytes.Length);
-                bytes.CopyTo(span[2..]);
-                index.Advance(2 + bytes.Length);
-            }
-            span = index.GetSpan(4);
-            BinaryPrimitives.WriteInt32LittleEndian(span, _blocks.Count);
-            index.Advance(4);
-            foreach (var block in _blocks)
-            {
-                var size = BlockInfo.FixedBytes + 2 * block.SourceIndexes.Length;
-                span = index.GetSpan(size);
-                BinaryPrimitives.WriteInt64LittleEndian(span, block.Offset);
-                BinaryPrimitives.WriteInt32LittleEndian(span[8..], block.CompressedLength);
-                BinaryPrimitives.WriteInt32LittleEndian(span[12..], block.RawLength);
-                BinaryPrimitives.WriteInt32LittleEndian(span[16..], block.RecordCount);
-                BinaryPrimitives.WriteInt64LittleEndian(span[20..], block.MinTicks);
-                BinaryPrimitives.WriteInt64LittleEndian(span[28..], block.MaxTicks);
-                BinaryPrimitives.WriteUInt32LittleEndian(span[36..], block.Crc);
-                for (var l = 0; l < 6; l++)
-                    BinaryPrimitives.WriteInt32LittleEndian(span[(40 + 4 * l)..], block.LevelCounts[l]);
-                BinaryPrimitives.WriteUInt16LittleEndian(span[64..], (ushort)block.SourceIndexes.Length);
-                for (var s = 0; s < block.SourceIndexes.Length; s++)
-                    BinaryPrimitives.WriteUInt16LittleEndian(span[(66 + 2 * s)..], block.SourceIndexes[s]);
-                index.Advance(size);
-            }
-        }
-
-        public void Dispose()
-        {
-            _compressor.Dispose();
-            ArrayPool<byte>.Shared.Return(_block);
-            if (!_completed)
-            {
-                _file.Dispose();
-                try
-                {
-                    File.Delete(_tempPath);
-                }
-                catch (IOException)
-                {
-                    // Leftover temp files are removed at the next start-up.
-                }
-            }
-        }
+        _ids.Evict();
+        base.OnLastRelease();
     }
+
+    /// <summary>Opens a freshly written version 2 file (the writer knows its indexes).</summary>
+    internal static SealedSegment OpenWritten(string path, SegmentHeader header, SafeFileHandle handle, long fileLength, BlockInfo[] blocks,
+        string[] sources, SealedFormat.FooterV2 footer, SegmentContext context) =>
+        new(path, header, handle, fileLength, blocks, sources, new DiskIdIndex(handle, footer, context.Cache), context);
+}
+
+/// <summary>The last block a run of lookups decompressed, so records of one batch that sit together are read once.</summary>
+internal sealed class BlockScratch : IDisposable
+{
+    private SealedSegment? _segment;
+    private int _block = -1;
+
+    public List<IdIndexEntry> Found { get; } = [];
+
+    public List<int> Offsets { get; } = new(256);
+
+    public byte[]? Data { get; private set; }
+
+    public bool Holds(SealedSegment segment, int block) => ReferenceEquals(segment, _segment) && block == _block && Data is not null;
+
+    public void Keep(SealedSegment segment, int block, byte[] data, int rawLength)
+    {
+        Release();
+        _segment = segment;
+        _block = block;
+        Data = data;
+        SealedSegment.ParseEntries(data, rawLength, Offsets);
+    }
+
+    private void Release()
+    {
+        if (Data is not null)
+            ArrayPool<byte>.Shared.Return(Data);
+        Data = null;
+        _segment = null;
+        _block = -1;
+    }
+
+    public void Dispose() => Release();
 }

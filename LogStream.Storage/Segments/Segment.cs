@@ -15,17 +15,11 @@ internal readonly struct Entry(ReadOnlyMemory<byte> payload, long ticks, string 
 }
 
 /// <summary>A segment file of one bucket. Reference counted: readers hold it open while a rewrite retires it.</summary>
-internal abstract class Segment(string path, SegmentHeader header, SafeFileHandle handle)
+internal abstract class Segment(string path, SegmentHeader header, SafeFileHandle handle) : RefCountedFile(path, handle)
 {
-    private int _references = 1;
-
-    public string Path { get; } = path;
-
     public SegmentHeader Header { get; } = header;
 
     public uint Sequence => Header.Sequence;
-
-    public SafeFileHandle Handle { get; } = handle;
 
     public abstract bool IsSealed { get; }
 
@@ -36,6 +30,9 @@ internal abstract class Segment(string path, SegmentHeader header, SafeFileHandl
     public abstract long MinTicks { get; }
 
     public abstract long MaxTicks { get; }
+
+    /// <summary>Memory this segment holds for its records (indexes; not the shared caches).</summary>
+    public abstract long MemoryBytes { get; }
 
     /// <summary>Distinct sources of the records (a superset is fine, never a subset).</summary>
     public abstract IReadOnlyCollection<string> Sources { get; }
@@ -51,36 +48,21 @@ internal abstract class Segment(string path, SegmentHeader header, SafeFileHandl
     /// <summary>All records ordered by (timestamp, id) ascending: the input of a rewrite.</summary>
     public abstract IEnumerable<Entry> Ascending(CorruptionSink corruption);
 
-    /// <summary>All records (or those whose id is in <paramref name="ids"/>) in the cheapest order.</summary>
-    public abstract IEnumerable<Entry> StorageOrder(IdSet? ids, CorruptionSink corruption);
+    /// <summary>All records (or those whose id hash is in <paramref name="idHashes"/>) in the cheapest order.</summary>
+    public abstract IEnumerable<Entry> StorageOrder(IReadOnlySet<ulong>? idHashes, CorruptionSink corruption);
 
     /// <summary>How many records pass the filter, from statistics where exact.</summary>
     public abstract long Count(RecordFilter filter, CorruptionSink corruption);
 
-    public bool TryAcquire()
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _references);
-            if (current == 0)
-                return false;
-            if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
-                return true;
-        }
-    }
-
-    public void Release()
-    {
-        if (Interlocked.Decrement(ref _references) == 0)
-            Handle.Dispose();
-    }
-
-    /// <summary>Drops the owner's reference: the handle closes when the last reader is done.</summary>
-    public void Retire() => Release();
+    /// <summary>The digest of every record, or of those in the Merkle leaves <paramref name="leafFilter"/> accepts.</summary>
+    public abstract IEnumerable<RecordDigest> Digests(Func<int, bool>? leafFilter, CorruptionSink corruption);
 }
 
-/// <summary>Receives corrupt regions met while reading, so a query never skips data silently.</summary>
-internal delegate void CorruptionSink(Segment segment, long offset, long length, string? lostId, string reason);
+/// <summary>
+/// Receives corrupt regions met while reading, so a query never skips data silently: the records known lost by id hash
+/// (and by id when the damage left it readable).
+/// </summary>
+internal delegate void CorruptionSink(Segment segment, long offset, long length, IReadOnlyList<ulong> lostIdHashes, string? lostId, string reason);
 
 /// <summary>A <see cref="LogQuery"/> compiled for the readers: level bitmask, tick bounds, UTF-8 source.</summary>
 internal sealed class RecordFilter
@@ -97,8 +79,8 @@ internal sealed class RecordFilter
                 mask |= 1 << level;
         }
         LevelMask = mask;
-        FromTicks = query.From is { } from ? Partitioner.ToUnixTicks(from) : long.MinValue;
-        ToTicks = query.To is { } to ? Partitioner.ToUnixTicks(to) : long.MaxValue;
+        FromTicks = query.From is { } from ? UnixTicks.From(from) : long.MinValue;
+        ToTicks = query.To is { } to ? UnixTicks.From(to) : long.MaxValue;
         Source = query.Source;
         SourceUtf8 = query.Source is null ? null : Encoding.UTF8.GetBytes(query.Source);
         Contains = string.IsNullOrEmpty(query.Contains) ? null : query.Contains;

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
-using System.Numerics;
-using System.Runtime.InteropServices;
+using System.IO.Hashing;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -12,7 +11,7 @@ internal enum SegmentKind : byte
     /// <summary><c>*.log</c>: append-only frames (length, CRC32C, record).</summary>
     Log = 1,
 
-    /// <summary><c>*.sealed</c>: zstd blocks of records sorted by (timestamp, id), a block index, an id table, a footer.</summary>
+    /// <summary><c>*.sealed</c>: zstd blocks of records sorted by (timestamp, id), then indexes and a footer.</summary>
     Sealed = 2,
 }
 
@@ -20,7 +19,7 @@ internal enum SegmentKind : byte
 /// The common segment header (see docs/storage-format.md), little-endian:
 /// <code>
 /// 0   4  magic "LSEG"
-/// 4   2  format version (1)
+/// 4   2  format version (log segments 1; sealed segments 2, or 1 when written before the id index existed)
 /// 6   1  kind (1 log, 2 sealed)
 /// 7   1  flags (0)
 /// 8   8  bucket start, 100 ns ticks since the Unix epoch
@@ -37,6 +36,9 @@ internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long Wi
     public const int FixedBytes = 34;
     public const int MaxPartitionBytes = 1024;
 
+    /// <summary>The format version: what new files of this kind are written with, or what an existing file says.</summary>
+    public ushort Version { get; init; } = SegmentFormat.CurrentVersion(Kind);
+
     public int Length => FixedBytes + Encoding.UTF8.GetByteCount(Partition) + 4;
 
     public byte[] ToBytes()
@@ -44,7 +46,7 @@ internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long Wi
         var partition = Encoding.UTF8.GetBytes(Partition);
         var bytes = new byte[FixedBytes + partition.Length + 4];
         SegmentFormat.Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), SegmentFormat.FormatVersion);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), Version);
         bytes[6] = (byte)Kind;
         bytes[7] = 0;
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), BucketTicks);
@@ -69,8 +71,7 @@ internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long Wi
             return ReadStatus.TooShort;
         if (!buffer[..4].SequenceEqual(SegmentFormat.Magic))
             return ReadStatus.BadMagic;
-        if (BinaryPrimitives.ReadUInt16LittleEndian(buffer[4..]) != SegmentFormat.FormatVersion)
-            return ReadStatus.UnsupportedVersion;
+        var version = BinaryPrimitives.ReadUInt16LittleEndian(buffer[4..]);
         var partitionLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer[32..]);
         if (partitionLength > MaxPartitionBytes)
             return ReadStatus.BadChecksum;
@@ -80,7 +81,13 @@ internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long Wi
         if (Crc32C.Compute(buffer[..(FixedBytes + partitionLength)]) != expected)
             return ReadStatus.BadChecksum;
         var kind = (SegmentKind)buffer[6];
-        if (kind is not (SegmentKind.Log or SegmentKind.Sealed))
+        var supported = kind switch
+        {
+            SegmentKind.Log => version == 1,
+            SegmentKind.Sealed => version is 1 or 2,
+            _ => false,
+        };
+        if (!supported)
             return ReadStatus.UnsupportedVersion;
         header = new SegmentHeader(
             kind,
@@ -88,15 +95,25 @@ internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long Wi
             BinaryPrimitives.ReadInt64LittleEndian(buffer[16..]),
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[24..]),
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[28..]),
-            Encoding.UTF8.GetString(buffer.Slice(FixedBytes, partitionLength)));
+            Encoding.UTF8.GetString(buffer.Slice(FixedBytes, partitionLength)))
+        {
+            Version = version,
+        };
         return ReadStatus.Ok;
     }
 }
 
-/// <summary>Constants, file naming and frame helpers of the on-disk format (version 1).</summary>
+/// <summary>Constants and file naming of the segment files.</summary>
 internal static class SegmentFormat
 {
-    public const ushort FormatVersion = 1;
+    /// <summary>Log segments: version 1 since the beginning.</summary>
+    public const ushort LogVersion = 1;
+
+    /// <summary>Sealed segments: version 2 adds the id index, its fences and the Merkle leaves (version 1 is still read).</summary>
+    public const ushort SealedVersion = 2;
+
+    /// <summary>A partition folder name longer than this is cut and suffixed with a hash of the whole key.</summary>
+    public const int MaxPartitionDirectoryChars = 120;
 
     public const string LogExtension = ".log";
     public const string SealedExtension = ".sealed";
@@ -106,18 +123,22 @@ internal static class SegmentFormat
 
     public static ReadOnlySpan<byte> Magic => "LSEG"u8;
 
-    public static ReadOnlySpan<byte> FooterMagic => "LSEF"u8;
+    public static ushort CurrentVersion(SegmentKind kind) => kind == SegmentKind.Sealed ? SealedVersion : LogVersion;
 
     public static string FileName(uint sequence, SegmentKind kind) =>
         sequence.ToString("D8", System.Globalization.CultureInfo.InvariantCulture) + (kind == SegmentKind.Log ? LogExtension : SealedExtension);
 
     /// <summary>Bucket folder name: <c>20261126T150000Z</c>.</summary>
     public static string BucketDirectoryName(long bucketTicks) =>
-        Partitioner.FromUnixTicks(bucketTicks).UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        UnixTicks.ToDateTimeOffset(bucketTicks).UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Partition folder name: the key with every byte outside [A-Za-z0-9._-] (and a leading '.') written as %XX of its
-    /// UTF-8, so any key maps to one safe name and back. The authoritative key is in each segment header.
+    /// UTF-8. A key whose escaped form would exceed <see cref="MaxPartitionDirectoryChars"/> (a 256-byte source of
+    /// spaces or non-ASCII text escapes to 768 characters; file names stop at 255 bytes) keeps its first characters and
+    /// gets <c>~</c> and the hex xxHash64 of the whole key: every key the API accepts has a folder, distinct keys get
+    /// distinct folders (up to a 64-bit hash collision), and shorter keys keep the names they always had.
+    /// The authoritative key is in each segment header.
     /// </summary>
     public static string PartitionDirectoryName(string partition)
     {
@@ -133,6 +154,15 @@ internal static class SegmentFormat
             else
                 builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
         }
-        return builder.ToString();
+        if (builder.Length <= MaxPartitionDirectoryChars)
+            return builder.ToString();
+        var suffix = "~" + XxHash64.HashToUInt64(bytes).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+        var keep = MaxPartitionDirectoryChars - suffix.Length;
+        // Never cut an escape in half ('%' only ever starts one).
+        if (builder[keep - 1] == '%')
+            keep -= 1;
+        else if (builder[keep - 2] == '%')
+            keep -= 2;
+        return builder.ToString(0, keep) + suffix;
     }
 }

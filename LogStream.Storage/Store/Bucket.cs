@@ -1,14 +1,9 @@
 namespace LogStream.Storage;
 
-/// <summary>Content hash, id hash and encoded size of a stored record, by id.</summary>
-internal readonly record struct DigestValue(ulong Hash, ulong IdHash, int Size)
-{
-    public RecordDigest ToDigest(string id) => new(id, Hash, Size, IdHash);
-}
-
 /// <summary>
-/// The in-memory state of one (partition, bucket). <see cref="Gate"/> serialises appends, rewrites and drops;
-/// readers take the immutable <see cref="Segments"/> snapshot without it.
+/// The in-memory state of one (partition, bucket): its segments, and the id index of its log segments. No per-record
+/// object: what a sealed segment holds is found through its on-disk indexes. <see cref="Gate"/> serialises appends,
+/// rewrites and drops; readers take the immutable <see cref="Segments"/> snapshot without it.
 /// </summary>
 internal sealed class Bucket(BucketKey key, long startTicks, long widthTicks, string directory)
 {
@@ -25,9 +20,6 @@ internal sealed class Bucket(BucketKey key, long startTicks, long widthTicks, st
 
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
-    /// <summary>Every record held, by id. Under <see cref="Gate"/>.</summary>
-    public Dictionary<string, DigestValue> Ids { get; } = new(StringComparer.Ordinal);
-
     private Segment[] _segments = [];
 
     /// <summary>Segments in sequence order; replaced whole (copy on write), so readers never lock.</summary>
@@ -36,6 +28,9 @@ internal sealed class Bucket(BucketKey key, long startTicks, long widthTicks, st
         get => Volatile.Read(ref _segments);
         set => Volatile.Write(ref _segments, value);
     }
+
+    /// <summary>The id index of the log segments, in their order. Under <see cref="Gate"/>.</summary>
+    public OpenIndex Open { get; set; } = new();
 
     public LogSegment? Active { get; set; }
 
@@ -48,6 +43,21 @@ internal sealed class Bucket(BucketKey key, long startTicks, long widthTicks, st
 
     /// <summary>UTC ticks of the last append (0 when unknown, e.g. after a restart).</summary>
     public long LastAppendUtcTicks { get; set; }
+
+    /// <summary>The Merkle leaves found at start-up, until the observers are told (then dropped).</summary>
+    public MerkleLeaves? LoadedLeaves { get; set; }
+
+    /// <summary>Records held: segments never share a record (appends and recovery deduplicate).</summary>
+    public long Records
+    {
+        get
+        {
+            long total = 0;
+            foreach (var segment in Segments)
+                total += segment.RecordCount;
+            return total;
+        }
+    }
 
     public long Bytes
     {

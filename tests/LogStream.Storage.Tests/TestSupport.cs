@@ -34,13 +34,13 @@ public sealed class TempDirectory : IDisposable
 /// <summary>Records every observer call, thread-safe.</summary>
 public sealed class RecordingObserver : IStorageObserver
 {
-    public ConcurrentQueue<(BucketKey Bucket, RecordDigest[] Records)> Loaded { get; } = new();
+    public ConcurrentQueue<(BucketKey Bucket, MerkleLeaves Leaves)> Loaded { get; } = new();
     public ConcurrentQueue<(BucketKey Bucket, RecordDigest[] Records)> Appended { get; } = new();
     public ConcurrentQueue<(BucketKey Bucket, RecordDigest[] Records)> Removed { get; } = new();
     public ConcurrentQueue<BucketKey> Dropped { get; } = new();
     public ConcurrentQueue<CorruptionReport> Corruptions { get; } = new();
 
-    public void OnBucketLoaded(BucketKey bucket, ReadOnlySpan<RecordDigest> records) => Loaded.Enqueue((bucket, records.ToArray()));
+    public void OnBucketLoaded(BucketKey bucket, MerkleLeaves leaves) => Loaded.Enqueue((bucket, leaves));
     public void OnAppended(BucketKey bucket, ReadOnlySpan<RecordDigest> added) => Appended.Enqueue((bucket, added.ToArray()));
     public void OnRemoved(BucketKey bucket, ReadOnlySpan<RecordDigest> removed) => Removed.Enqueue((bucket, removed.ToArray()));
     public void OnBucketDropped(BucketKey bucket) => Dropped.Enqueue(bucket);
@@ -165,6 +165,28 @@ public static class Records
         foreach (var bucket in store.ListBuckets())
             all.AddRange(await store.ReadBucketAsync(bucket.Key).ToListAsync());
         return all;
+    }
+
+    /// <summary>The id hash of a record id.</summary>
+    public static ulong Hash(string id) => RecordIdHash.Of(id);
+
+    /// <summary>The digests of records, ordered by id hash (what digest listings are compared as).</summary>
+    public static List<RecordDigest> DigestsOf(IEnumerable<LogRecord> records) => records.Select(RecordDigest.Of).OrderBy(d => d.IdHash).ToList();
+
+    /// <summary>The Merkle leaves a bucket holding exactly these records has.</summary>
+    public static MerkleLeaves LeavesOf(IEnumerable<LogRecord> records)
+    {
+        var leaves = new MerkleLeaves();
+        foreach (var digest in records.Select(RecordDigest.Of))
+            leaves.Add(digest.IdHash, digest.ContentHash);
+        return leaves;
+    }
+
+    public static void AssertSameLeaves(MerkleLeaves expected, MerkleLeaves actual)
+    {
+        Assert.Equal(expected.Records, actual.Records);
+        Assert.Equal(expected.Hashes.ToArray(), actual.Hashes.ToArray());
+        Assert.Equal(expected.Counts.ToArray(), actual.Counts.ToArray());
     }
 
     /// <summary>The single segment file of a bucket folder with this extension.</summary>

@@ -10,7 +10,7 @@ public sealed class MerkleTreeTests
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count)
-            .Select(i => new RecordDigest($"record-{seed}-{i}", (ulong)random.NextInt64(), 200))
+            .Select(i => RecordDigest.Of($"record-{seed}-{i}", (ulong)random.NextInt64()))
             .ToList();
     }
 
@@ -60,7 +60,7 @@ public sealed class MerkleTreeTests
         var some = DigestIndex.Build(digests, version: 1, leaves);
 
         Assert.Equal(1 + 1 + 32, leaves.Count);
-        var expected = digests.Count(d => leaves.Contains(LeafSet.LeafOf(RecordIdHash.Of(d.Id))));
+        var expected = digests.Count(d => leaves.Contains(LeafSet.LeafOf(d.IdHash)));
         Assert.Equal(expected, some.Count);
         Assert.InRange(some.Count, 1, digests.Count / 20);
         foreach (var (level, prefix) in new[] { (14, deepA), (11, deepB), (10, deepB), (24, deepB | (3UL << 40)), (5, subtree), (8, subtree | (1UL << 57)) })
@@ -88,6 +88,21 @@ public sealed class MerkleTreeTests
     }
 
     [Fact]
+    public void ATreeBuiltFromTheStoresLeavesEqualsTheTreeOfItsRecords()
+    {
+        var digests = Digests(5000, seed: 9);
+        var leaves = new MerkleLeaves();
+        foreach (var digest in digests)
+            leaves.Add(digest.IdHash, digest.ContentHash);
+        var fromLeaves = new BucketTree(leaves);
+        var fromRecords = TreeOf(digests);
+
+        Assert.Equal(fromRecords.Root, fromLeaves.Root);
+        for (var leaf = 0; leaf < BucketTree.LeafCount; leaf += 37)
+            Assert.Equal(fromRecords.Node(BucketTree.LeafBits, (ulong)leaf << (64 - BucketTree.LeafBits)), fromLeaves.Node(BucketTree.LeafBits, (ulong)leaf << (64 - BucketTree.LeafBits)));
+    }
+
+    [Fact]
     public void TheRootDependsOnTheSetOfRecordsNotOnTheirOrder()
     {
         var digests = Digests(1000, seed: 3);
@@ -103,7 +118,7 @@ public sealed class MerkleTreeTests
         var digests = Digests(300, seed: 5);
         var tree = TreeOf(digests);
         var before = tree.Root;
-        var extra = new RecordDigest("late-record", 42, 100);
+        var extra = RecordDigest.Of("late-record", 42);
 
         tree.Add(extra);
         Assert.NotEqual(before, tree.Root);
@@ -143,8 +158,8 @@ public sealed class MerkleTreeTests
                     continue;
                 if (full.Node(level, prefix).Records <= 4)
                 {
-                    var have = partial.Digests(level, prefix).ToArray().Select(d => d.Id).ToHashSet();
-                    found.AddRange(full.Digests(level, prefix).ToArray().Where(d => !have.Contains(d.Id)));
+                    var have = partial.Digests(level, prefix).ToArray().Select(d => d.IdHash).ToHashSet();
+                    found.AddRange(full.Digests(level, prefix).ToArray().Where(d => !have.Contains(d.IdHash)));
                     continue;
                 }
                 next.Add((level + 1, prefix));
@@ -153,7 +168,7 @@ public sealed class MerkleTreeTests
             frontier = next;
         }
 
-        Assert.Equal(missing.Select(d => d.Id).Order(), found.Select(d => d.Id).Order());
+        Assert.Equal(missing.Select(d => d.IdHash).Order(), found.Select(d => d.IdHash).Order());
         // Far fewer nodes than records were looked at: the walk followed differing paths only.
         Assert.True(visited < 20 * missing.Count * 2, $"visited {visited} nodes for {missing.Count} missing records");
     }

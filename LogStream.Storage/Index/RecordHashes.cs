@@ -1,14 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using LogStream.Storage;
 
-namespace LogStream.Node.Repair;
+namespace LogStream.Storage;
 
 /// <summary>
 /// The hashes anti-entropy works with: where a record sits in the tree is its <see cref="RecordIdHash"/> (the id
 /// only, so two copies of a record sit in the same leaf), what it contributes to its leaf is <see cref="RecordHash"/>.
-/// Frozen: every node of a cluster must compute them alike, so changing either makes every tree of a mixed-version
-/// cluster disagree. Trees are rebuilt at start-up, never persisted.
+/// Frozen: every node of a cluster must compute them alike, and sealed segments persist the leaves built from them
+/// (<see cref="MerkleLeaves"/>), so changing either makes every tree of a mixed-version cluster disagree.
 /// </summary>
 public static class RecordHashes
 {
