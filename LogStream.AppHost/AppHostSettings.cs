@@ -13,7 +13,9 @@ namespace LogStream.AppHost;
 /// <param name="ClusterSecret">Shared secret of the nodes' internal calls; a random one per run when not configured.</param>
 /// <param name="Observability">Prometheus and Grafana: <c>auto</c> (containers where a container engine answers, else a local
 /// <c>prometheus</c> executable where installed, else none), <c>containers</c>, <c>local</c> or <c>off</c>.</param>
-public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoot, bool Chaos, string? ClusterSecret, string Observability = "auto")
+/// <param name="DashboardAccessKey">When set (<c>LogStream:Dashboard:AccessKey</c>), the dashboard needs it (login or header); unset locally by default.</param>
+public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoot, bool Chaos, string? ClusterSecret, string Observability = "auto",
+    string? DashboardAccessKey = null)
 {
     public const int DefaultBasePort = 5100;
 
@@ -33,7 +35,9 @@ public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoo
         var observability = (section["Observability"] ?? "auto").Trim().ToLowerInvariant();
         if (observability is not ("auto" or "containers" or "local" or "off"))
             throw new InvalidOperationException($"LogStream:Observability must be auto, containers, local or off, not '{observability}'.");
-        return new AppHostSettings(basePort, nodeCount, dataRoot, section.GetValue("Chaos", true), section["ClusterSecret"], observability);
+        // Chaos defaults to on here only: Run Demo's loss is what gives the local cluster's anti-entropy work to show.
+        return new AppHostSettings(basePort, nodeCount, dataRoot, section.GetValue("Chaos", true), section["ClusterSecret"], observability,
+            section["Dashboard:AccessKey"]);
     }
 
     public bool FreePorts => BasePort == 0;
@@ -61,7 +65,8 @@ public sealed record AppHostSettings(int BasePort, int NodeCount, string DataRoo
             return;
         }
         var aspireDashboard = configuration["ASPNETCORE_URLS"]?.Split(';')[0] ?? "(not configured)";
-        Console.WriteLine($"[logstream] LogStream dashboard: http://localhost:{WebPort}");
+        Console.WriteLine($"[logstream] LogStream dashboard: http://localhost:{WebPort}" +
+                          (string.IsNullOrEmpty(DashboardAccessKey) ? "" : "  (log in with LogStream:Dashboard:AccessKey)"));
         for (var i = 0; i < NodeCount; i++)
             Console.WriteLine($"[logstream] node-{i}: http://localhost:{NodePort(i)}  (API /api/logs, /api/cluster; Prometheus /metrics)");
         Console.WriteLine($"[logstream] Aspire dashboard (traces, logs, metrics): {aspireDashboard}");

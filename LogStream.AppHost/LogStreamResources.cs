@@ -3,6 +3,9 @@ namespace LogStream.AppHost;
 /// <summary>The storage nodes and the dashboard as Aspire resources.</summary>
 public static class LogStreamResources
 {
+    /// <summary>The Host names the local dashboard answers to (ASP.NET Core host filtering).</summary>
+    public const string LocalHostNames = "localhost;127.0.0.1;[::1]";
+
     /// <summary>
     /// node-0 … node-N-1: named project resources (not WithReplicas) because a storage node needs a stable id,
     /// its own port and its own data directory.
@@ -50,7 +53,11 @@ public static class LogStreamResources
         return nodes;
     }
 
-    /// <summary>The Razor Pages dashboard; it reaches the nodes through service discovery.</summary>
+    /// <summary>
+    /// The Razor Pages dashboard; it reaches the nodes through service discovery. Locally it answers only to loopback
+    /// names, so a web page cannot reach it through a DNS name rebound to 127.0.0.1 (there, it would be same-origin).
+    /// Chaos follows <c>LogStream:Chaos</c>, on by default here: Run Demo's loss is what gives anti-entropy work.
+    /// </summary>
     public static IResourceBuilder<ProjectResource> AddDashboard(
         this IDistributedApplicationBuilder builder,
         IReadOnlyList<IResourceBuilder<ProjectResource>> nodes,
@@ -60,7 +67,11 @@ public static class LogStreamResources
             .WithHttpEndpoint(port: settings.WebPort, name: "http", isProxied: false)
             .WithHttpHealthCheck("/health")
             .WithEnvironment("LogStream__Chaos__Enabled", settings.Chaos ? "true" : "false")
+            .WithEnvironment("AllowedHosts", LocalHostNames)
             .WithExternalHttpEndpoints();
+        // The dashboard validates the key at start (16 characters or more) and names it if it is too short.
+        if (!string.IsNullOrEmpty(settings.DashboardAccessKey))
+            web.WithEnvironment("LogStream__Dashboard__AccessKey", settings.DashboardAccessKey);
         for (var i = 0; i < nodes.Count; i++)
         {
             web.WithReference(nodes[i]).WithEnvironment($"LogStream__Seeds__{i}", $"http://{nodes[i].Resource.Name}");

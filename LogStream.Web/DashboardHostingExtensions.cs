@@ -2,6 +2,7 @@ using System.Text.Json;
 using LogStream.Web.Cluster;
 using LogStream.Web.Demo;
 using LogStream.Web.Diagnostics;
+using LogStream.Web.Security;
 using LogStream.Web.Snapshot;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ namespace LogStream.Web;
 
 public static class DashboardHostingExtensions
 {
-    /// <summary>Registers the dashboard: options (validated at start), node clients, the snapshot refresher, the demo.</summary>
+    /// <summary>Registers the dashboard: options (validated at start), its protection, node clients, the snapshot refresher, the demo.</summary>
     public static WebApplicationBuilder AddLogStreamDashboard(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -19,6 +20,7 @@ public static class DashboardHostingExtensions
         services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ChaosOptions>().BindConfiguration(ChaosOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddDashboardSecurity();
         services.AddRazorPages();
 
         // One try per node with a short timeout, then the next node: the default retrying handler
@@ -27,7 +29,8 @@ public static class DashboardHostingExtensions
         services.AddTransient<BackgroundPoll>();
         services.AddHttpClient(ClusterClient.HttpClientName, (sp, http) =>
             {
-                // Nodes that require an API key get the dashboard's.
+                // Nodes that require an API key get the dashboard's. Only this client, only towards the nodes: the key
+                // is never rendered, returned or logged.
                 if (sp.GetRequiredService<IOptions<DashboardOptions>>().Value.ApiKey is { Length: > 0 } key)
                     http.DefaultRequestHeaders.Add("X-Api-Key", key);
             })
@@ -44,5 +47,12 @@ public static class DashboardHostingExtensions
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         services.AddProblemDetails();
         return builder;
+    }
+
+    /// <summary>The page and the login form, behind the dashboard's access policy (the login form itself is open).</summary>
+    public static WebApplication MapDashboardPages(this WebApplication app)
+    {
+        app.MapRazorPages().RequireAuthorization(DashboardSecurity.PolicyName);
+        return app;
     }
 }

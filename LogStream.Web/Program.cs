@@ -1,5 +1,6 @@
 using LogStream.Web;
 using LogStream.Web.Api;
+using LogStream.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,8 +10,9 @@ builder.AddLogStreamDashboard();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseDashboardSecurity();
 app.UseStaticFiles();
-app.MapRazorPages();
+app.MapDashboardPages();
 app.MapDashboardApi();
 
 app.Run();

@@ -3,7 +3,9 @@ using System.Text.Json;
 using LogStream.Web.Cluster;
 using LogStream.Web.Demo;
 using LogStream.Web.Diagnostics;
+using LogStream.Web.Security;
 using LogStream.Web.Snapshot;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +13,9 @@ namespace LogStream.Web.Api;
 
 /// <summary>
 /// The web's JSON: <c>GET /metrics</c> (the snapshot the page polls), the cluster view, the ring picture, the ERROR
-/// query, and the actions behind the buttons (Run Demo, Repair now, chaos).
+/// query, and the actions behind the buttons (Run Demo, Repair now, chaos). All of it declares the dashboard's protection
+/// (<see cref="DashboardSecurity.RequireDashboardAccess"/>): no request from another site, actions need the page's request
+/// token or the access key, and the access key or a login when one is configured.
 /// </summary>
 public static class DashboardApi
 {
@@ -21,9 +25,12 @@ public static class DashboardApi
     {
         endpoints.MapGet("/metrics", GetSnapshot)
             .WithName("GetSnapshot")
-            .WithSummary("The dashboard's JSON snapshot, refreshed every second: last_update, ingested, repairs_completed, per-node figures.");
+            .WithSummary("The dashboard's JSON snapshot, refreshed every second: last_update, ingested, repairs_completed, per-node figures.")
+            .RequireDashboardAccess();
 
-        var api = endpoints.MapGroup("/api");
+        var api = endpoints.MapGroup("/api").RequireDashboardAccess();
+        api.MapGet("/token", GetRequestToken)
+            .WithSummary("A request token (and its cookie) for scripts that call the actions without an access key.");
         api.MapGet("/cluster", GetCluster)
             .WithSummary("The cluster as one reachable node sees it.");
         api.MapGet("/ring", GetRing)
@@ -43,6 +50,12 @@ public static class DashboardApi
     {
         context.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(store.Current);
+    }
+
+    public static Ok<RequestToken> GetRequestToken(IAntiforgery antiforgery, HttpContext context)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        return TypedResults.Ok(new RequestToken(DashboardSecurity.RequestTokenHeader, tokens.RequestToken!));
     }
 
     public static Task<ClusterReport> GetCluster(ClusterClient client, CancellationToken cancellationToken) =>
@@ -190,6 +203,9 @@ public static class DashboardApi
             ? value.GetInt64()
             : 0;
 }
+
+/// <summary>What a script sends with an action: <c>header_name: token</c>, with the antiforgery cookie of the same answer.</summary>
+public sealed record RequestToken(string HeaderName, string Token);
 
 /// <summary>The ERROR panel's answer: which node coordinated the query, and the node's own JSON (records, partial, …).</summary>
 public sealed record ErrorQueryResult(string AnsweredBy, string Consistency, int Minutes, JsonElement Result);

@@ -41,11 +41,21 @@ public sealed class AppHostFixture : AppHostFixture<Projects.LogStream_AppHost>
         return await web.GetFromJsonAsync<JsonElement>("/metrics");
     }
 
-    /// <summary>Presses Run Demo through the API and returns its JSON (fails the test unless it wrote something).</summary>
+    /// <summary>
+    /// Presses Run Demo through the API as a script does on an open dashboard (a request token and its cookie from
+    /// <c>GET /api/token</c>, then the POST) and returns its JSON (fails the test unless it wrote something).
+    /// </summary>
     public async Task<JsonElement> RunDemoAsync()
     {
-        using var web = Client("web");
-        using var response = await web.PostAsync("/api/demo/run", null);
+        // Cookies by hand: one client, one token, nothing shared with other tests' clients.
+        using var web = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = Endpoint("web"), Timeout = TimeSpan.FromSeconds(60) };
+        using var tokenResponse = await web.GetAsync("/api/token");
+        tokenResponse.EnsureSuccessStatusCode();
+        var token = await tokenResponse.Content.ReadFromJsonAsync<JsonElement>();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/demo/run");
+        request.Headers.Add(token.GetProperty("header_name").GetString()!, token.GetProperty("token").GetString());
+        request.Headers.Add("Cookie", string.Join("; ", tokenResponse.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0])));
+        using var response = await web.SendAsync(request);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(response.IsSuccessStatusCode, $"POST /api/demo/run answered {(int)response.StatusCode}: {body}");
         return body;

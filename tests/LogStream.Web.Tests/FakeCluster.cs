@@ -38,6 +38,12 @@ public sealed class FakeCluster : HttpMessageHandler
     /// <summary>Calls that carried the background-poll header (untraced on the nodes).</summary>
     public ConcurrentQueue<string> PollCalls { get; } = new();
 
+    /// <summary>Calls without the background-poll header: what a dashboard request (a button, a query) made the nodes do.</summary>
+    public ConcurrentQueue<string> ActionCalls { get; } = new();
+
+    /// <summary>When set, every call must carry it in <c>X-Api-Key</c> (as nodes with <c>LogStream:Security:ApiKeys</c> do); else 401.</summary>
+    public string? RequiredApiKey { get; set; }
+
     public long ErrorCount { get; set; }
 
     public sealed class NodeState
@@ -60,8 +66,18 @@ public sealed class FakeCluster : HttpMessageHandler
         Calls.Enqueue($"{request.Method} {node}{request.RequestUri.PathAndQuery}");
         if (request.Headers.Contains(Microsoft.Extensions.Hosting.ServiceDefaultsExtensions.BackgroundPollHeader))
             PollCalls.Enqueue($"{request.Method} {node}{path}");
+        else
+            ActionCalls.Enqueue($"{request.Method} {node}{request.RequestUri.PathAndQuery}");
         if (!Nodes.TryGetValue(node, out var state) || state.Down)
             throw new HttpRequestException($"Connection refused ({node})");
+        if (RequiredApiKey is { } key
+            && !(request.Headers.TryGetValues("X-Api-Key", out var presented) && presented.SequenceEqual([key])))
+        {
+            return new HttpResponseMessage(HttpStatusCode.Unauthorized)
+            {
+                Content = new StringContent("""{"title":"API key required","status":401}""", Encoding.UTF8, "application/problem+json"),
+            };
+        }
 
         switch (request.Method.Method, path)
         {

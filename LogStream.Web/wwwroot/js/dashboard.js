@@ -235,6 +235,7 @@
   async function refresh() {
     try {
       const response = await fetch("/metrics", { cache: "no-store" });
+      if (response.status === 401) loginAgain();
       if (!response.ok) throw new Error("GET /metrics answered " + response.status);
       const s = await response.json();
       fetchError = null;
@@ -263,8 +264,17 @@
     box.replaceChildren(el("strong", { text: kind + ": " }), text);
   }
 
+  // Actions carry the page's antiforgery token; the server refuses them without it (and from any other site).
+  const requestToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+  // Where an access key is configured and the login has expired: back to the login form, then here.
+  function loginAgain() {
+    location.assign("/login?ReturnUrl=" + encodeURIComponent(location.pathname));
+  }
+
   async function post(url) {
-    const response = await fetch(url, { method: "POST" });
+    const response = await fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-TOKEN": requestToken } });
+    if (response.status === 401) loginAgain();
     const body = await response.json().catch(() => ({}));
     return { ok: response.ok, body };
   }
