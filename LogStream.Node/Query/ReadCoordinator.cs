@@ -18,7 +18,7 @@ namespace LogStream.Node.Query;
 /// </summary>
 public sealed partial class ReadCoordinator(
     LocalReplica local,
-    ReplicaClient client,
+    IPeerClient client,
     RingView ringView,
     MembershipView membership,
     IOptions<ReplicationOptions> options,

@@ -46,7 +46,7 @@ public sealed class NoRingException(string message) : Exception(message);
 /// </summary>
 public sealed partial class WriteCoordinator(
     LocalReplica local,
-    ReplicaClient client,
+    IPeerClient client,
     IHintStore hints,
     RingView ringView,
     MembershipView membership,
