@@ -42,7 +42,8 @@ public static class ClusterApi
                     m.State.ToString().ToLowerInvariant(),
                     m.LastHeartbeat,
                     m.Incarnation,
-                    Math.Round(ownership.GetValueOrDefault(m.Id), 6)))
+                    Math.Round(ownership.GetValueOrDefault(m.Id), 6),
+                    m.Remembered))
                 .ToList(),
             Ring: new RingResponse(
                 ring.VirtualNodes,
@@ -87,6 +88,10 @@ public sealed record PartitionResponse(string Partition, string Token, IReadOnly
 
 /// <param name="State">One of <c>up</c>, <c>suspect</c>, <c>down</c>, <c>leaving</c>.</param>
 /// <param name="Ownership">Fraction of the token space this member owns as primary replica.</param>
+/// <param name="Remembered">
+/// True when the membership store does not list the member and this node keeps it from its own memory (state <c>down</c>):
+/// it keeps its place in the ring and its writes become hints.
+/// </param>
 public sealed record MemberResponse(
     string Id,
     string Address,
@@ -95,7 +100,8 @@ public sealed record MemberResponse(
     string State,
     DateTimeOffset LastHeartbeat,
     long Incarnation,
-    double Ownership);
+    double Ownership,
+    bool Remembered);
 
 /// <param name="Tokens">Each member's tokens, ascending, as decimal strings (64-bit values do not fit a JSON number); omitted with <c>?tokens=false</c>.</param>
 public sealed record RingResponse(int VirtualNodes, string Fingerprint, IReadOnlyDictionary<string, List<string>>? Tokens);

@@ -71,7 +71,8 @@ public static class LogsApi
         }
 
         var partitions = result.Partitions.Select(p => new PartitionWriteResponse(
-            p.Partition, p.Records, p.Required, p.Acked, p.Failed.Select(f => new ReplicaFailureResponse(f.Replica, f.Reason, f.Hinted)).ToList(), p.Pending)).ToList();
+            p.Partition, p.Records, p.Required, p.Acked, p.Failed.Select(f => new ReplicaFailureResponse(f.Replica, f.Reason, f.Hinted)).ToList(), p.Pending,
+            p.Replicas)).ToList();
         if (!result.Succeeded)
             return Problems.WriteQuorum(level, partitions.Where((_, i) => !result.Partitions[i].Succeeded).ToList(), partitions.Count);
         var ids = new string[batch.Count];
@@ -251,9 +252,12 @@ public static class LogsApi
 public sealed record WriteResponse(int Accepted, IReadOnlyList<string> Ids, string Consistency, IReadOnlyList<PartitionWriteResponse> Partitions);
 
 /// <param name="Acks">Replicas that stored the records durably before the answer (at least <paramref name="Required"/> when it succeeded).</param>
+/// <param name="Required">W: acknowledgements the consistency level needs, counted from the replication factor.</param>
 /// <param name="Pending">Replicas not yet done when the answer was given (stored or hinted in the background).</param>
+/// <param name="Replicas">The replicas the ring places the partition on (fewer than the replication factor only when this node knows fewer members).</param>
 public sealed record PartitionWriteResponse(
-    string Partition, int Records, int Required, IReadOnlyList<string> Acks, IReadOnlyList<ReplicaFailureResponse> Failed, IReadOnlyList<string> Pending);
+    string Partition, int Records, int Required, IReadOnlyList<string> Acks, IReadOnlyList<ReplicaFailureResponse> Failed, IReadOnlyList<string> Pending,
+    IReadOnlyList<string> Replicas);
 
 public sealed record ReplicaFailureResponse(string Replica, string Reason, bool Hinted);
 

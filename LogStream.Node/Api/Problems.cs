@@ -44,13 +44,13 @@ public static class Problems
 
     public static IResult WriteQuorum(Consistency consistency, IReadOnlyList<PartitionWriteResponse> failed, int partitions)
     {
-        var replicas = failed.SelectMany(p => p.Failed).Select(f => $"{f.Replica} ({f.Reason})").Distinct();
+        var replicas = failed.SelectMany(p => p.Failed).Select(f => $"{f.Replica} ({f.Reason})").Distinct().ToList();
         return Results.Problem(
             title: "Write quorum not reached",
             detail: $"{failed.Count} of {partitions} partitions did not get the acknowledgements {consistency.ToName()} needs: " +
-                    $"{string.Join(", ", failed.Select(p => $"{p.Partition} ({p.Acks.Count} of {p.Required})"))}; " +
-                    $"failing replicas: {string.Join(", ", replicas)}. Records that reached a replica stay there; " +
-                    "retrying the same batch (same ids) is safe.",
+                    $"{string.Join(", ", failed.Select(Shortfall))}" +
+                    (replicas.Count > 0 ? $"; failing replicas: {string.Join(", ", replicas)}" : "") +
+                    ". Records that reached a replica stay there; retrying the same batch (same ids) is safe.",
             statusCode: StatusCodes.Status503ServiceUnavailable,
             extensions: new Dictionary<string, object?>
             {
@@ -58,6 +58,12 @@ public static class Problems
                 ["failed_partitions"] = failed,
             });
     }
+
+    private static string Shortfall(PartitionWriteResponse partition) =>
+        partition.Replicas.Count >= partition.Required
+            ? $"{partition.Partition} ({partition.Acks.Count} of {partition.Required})"
+            : $"{partition.Partition} ({partition.Acks.Count} of {partition.Required}; this node knows only {partition.Replicas.Count} " +
+              $"of its replicas: {string.Join(", ", partition.Replicas)})";
 
     public static IResult ReadQuorum(QueryResponse partial) =>
         Results.Problem(

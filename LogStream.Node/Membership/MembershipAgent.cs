@@ -8,7 +8,9 @@ namespace LogStream.Node.Membership;
 /// Keeps this node in the member table and the <see cref="MembershipView"/> fresh: registers with a new
 /// incarnation at start, heartbeats every <see cref="MembershipOptions.HeartbeatInterval"/>, re-reads the
 /// table on every tick and at once when a join/leave is announced, and declares itself stopped on
-/// graceful shutdown. When the store is unreachable it keeps the last snapshot and reports degraded.
+/// graceful shutdown. When the store is unreachable it keeps the last snapshot and reports degraded. Every member it
+/// has seen is remembered in the data directory (<see cref="RememberedMembersFile"/>) and stays in the view, down, when
+/// the store stops listing it.
 /// </summary>
 public sealed partial class MembershipAgent(
     IMembershipStore store,
@@ -26,6 +28,7 @@ public sealed partial class MembershipAgent(
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly MembershipOptions _options = membershipOptions.Value;
     private readonly string _selfId = nodeOptions.Value.NodeId;
+    private readonly RememberedMembersFile _rememberedFile = new(nodeOptions.Value.DataDirectory);
     private MemberRow? _own;
     private (string Public, string? Internal)? _addresses;
     private string? _zone;
@@ -33,6 +36,8 @@ public sealed partial class MembershipAgent(
     private IAsyncDisposable? _subscription;
     private volatile bool _stopping;
     private bool _storeDown;
+    private Dictionary<string, RememberedMember>? _remembered;
+    private List<RememberedMember> _saved = [];
 
     /// <summary>This node's row as last written, or null before the first successful registration.</summary>
     public MemberRow? OwnRow => Volatile.Read(ref _own);
@@ -56,6 +61,8 @@ public sealed partial class MembershipAgent(
         if (_stopping)
             return;
 
+        // Outside the store's error handling: an unreadable file must stop the node, not read as "store unreachable".
+        LoadRemembered();
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -184,13 +191,63 @@ public sealed partial class MembershipAgent(
     {
         var rows = await store.ReadAllAsync(cancellationToken);
         var now = timeProvider.GetUtcNow();
-        var snapshot = MembershipSnapshot.Create(rows, now, _options);
+        var remembered = Remember(rows);
+        var snapshot = MembershipSnapshot.Create(rows, remembered, now, _options);
         view.Publish(new MembershipState(snapshot, StoreReachable: true, LastContact: now, LastError: null));
         if (_storeDown)
         {
             _storeDown = false;
             LogStoreRecovered(_selfId);
         }
+    }
+
+    /// <summary>Reads the remembered members once (at start); a file that cannot be read throws <see cref="InvalidDataException"/>.</summary>
+    private void LoadRemembered()
+    {
+        if (Volatile.Read(ref _remembered) is not null)
+            return;
+        var (cluster, members) = _rememberedFile.Load();
+        var clusterName = nodeOptions.Value.ClusterName;
+        if (cluster is not null && cluster != clusterName)
+        {
+            // Another cluster's members (the data directory was reused under a new cluster name): not ours to place.
+            LogRememberedOtherCluster(_selfId, _rememberedFile.Path, cluster, clusterName);
+            members = [];
+        }
+        else if (members.Count > 0)
+        {
+            LogRememberedLoaded(_selfId, members.Count, _rememberedFile.Path);
+        }
+        _saved = [.. members.OrderBy(m => m.Id, StringComparer.Ordinal)];
+        Volatile.Write(ref _remembered, members.ToDictionary(m => m.Id, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Adds what the table lists to the remembered members (never removes one) and writes the file when a member's
+    /// placement (id, addresses, zone) changed. A failed write is logged and tried again at the next refresh.
+    /// </summary>
+    private List<RememberedMember> Remember(IReadOnlyList<MemberRow> rows)
+    {
+        LoadRemembered();
+        var remembered = _remembered!;
+        foreach (var row in rows)
+            remembered[row.Id] = RememberedMember.From(row);
+
+        var current = remembered.Values.OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
+        if (current.Count != _saved.Count || current.Where((m, i) => !m.SamePlacement(_saved[i])).Any())
+        {
+            try
+            {
+                _rememberedFile.Save(nodeOptions.Value.ClusterName, current);
+                _saved = current;
+                LogRememberedSaved(_selfId, current.Count, _rememberedFile.Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogRememberedSaveFailed(ex, _selfId, _rememberedFile.Path);
+            }
+        }
+        return current;
     }
 
     private void MarkUnreachable(Exception ex)
@@ -256,7 +313,12 @@ public sealed partial class MembershipAgent(
             await _subscription.DisposeAsync();
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Reads the remembered members before the node serves: a file that cannot be read stops the start.</summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        LoadRemembered();
+        return Task.CompletedTask;
+    }
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -282,6 +344,18 @@ public sealed partial class MembershipAgent(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId}: membership store reachable again")]
     private partial void LogStoreRecovered(string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} remembers {Count} members from {Path}; those the membership store does not list stay in the ring as down")]
+    private partial void LogRememberedLoaded(string nodeId, int count, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId}: {Path} remembers the members of cluster {FileCluster}, not of {Cluster}; starting from what the membership store lists")]
+    private partial void LogRememberedOtherCluster(string nodeId, string path, string fileCluster, string cluster);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} remembered {Count} members in {Path}")]
+    private partial void LogRememberedSaved(string nodeId, int count, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Node {NodeId} could not write {Path}; members the store forgets after a restart may leave the ring (retrying at the next refresh)")]
+    private partial void LogRememberedSaveFailed(Exception ex, string nodeId, string path);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} left the cluster gracefully (stays in the ring)")]
     private partial void LogLeft(string nodeId);

@@ -12,6 +12,9 @@ public enum MemberState
 }
 
 /// <summary>A member as observed: its row plus the state derived from its heartbeat age.</summary>
+/// <param name="Remembered">
+/// True when the member table does not list it and it is known from this node's memory only (always <c>down</c> then).
+/// </param>
 public sealed record Member(
     string Id,
     string Address,
@@ -19,7 +22,8 @@ public sealed record Member(
     string? Zone,
     MemberState State,
     DateTimeOffset LastHeartbeat,
-    long Incarnation);
+    long Incarnation,
+    bool Remembered = false);
 
 /// <summary>
 /// An immutable view of the member table at one instant. Readers hold on to whichever snapshot they got;
@@ -52,13 +56,25 @@ public sealed class MembershipSnapshot
     }
 
     /// <summary>Derives every member's state from its row and heartbeat age at <paramref name="now"/>.</summary>
-    public static MembershipSnapshot Create(IEnumerable<MemberRow> rows, DateTimeOffset now, MembershipOptions options)
+    public static MembershipSnapshot Create(IEnumerable<MemberRow> rows, DateTimeOffset now, MembershipOptions options) =>
+        Create(rows, [], now, options);
+
+    /// <summary>
+    /// The same, plus every <paramref name="remembered"/> member the table does not list, as <c>down</c>: a member the
+    /// store forgot keeps its place in the ring (its writes become hints) until an operator removes it.
+    /// </summary>
+    public static MembershipSnapshot Create(IEnumerable<MemberRow> rows, IEnumerable<RememberedMember> remembered, DateTimeOffset now, MembershipOptions options)
     {
         var members = rows
             .Select(row => new Member(row.Id, row.Address, row.InternalAddress, NullIfEmpty(row.Zone), StateOf(row, now, options), row.HeartbeatAt, row.Incarnation))
-            .OrderBy(m => m.Id, StringComparer.Ordinal)
-            .ToImmutableArray();
-        return new MembershipSnapshot(members, now);
+            .DistinctBy(m => m.Id, StringComparer.Ordinal)
+            .ToList();
+        var listed = members.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        members.AddRange(remembered
+            .Where(m => !listed.Contains(m.Id))
+            .DistinctBy(m => m.Id, StringComparer.Ordinal)
+            .Select(m => new Member(m.Id, m.Address, m.InternalAddress, NullIfEmpty(m.Zone), MemberState.Down, m.LastHeartbeat, m.Incarnation, Remembered: true)));
+        return new MembershipSnapshot([.. members.OrderBy(m => m.Id, StringComparer.Ordinal)], now);
     }
 
     /// <summary>The state failure detection assigns to a row: declared status first, then heartbeat age.</summary>

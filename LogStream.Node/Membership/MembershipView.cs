@@ -47,7 +47,8 @@ public sealed class MembershipView
         {
             var x = a.Members[i];
             var y = b.Members[i];
-            if (x.Id != y.Id || x.State != y.State || x.Zone != y.Zone || x.Address != y.Address || x.InternalAddress != y.InternalAddress || x.Incarnation != y.Incarnation)
+            if (x.Id != y.Id || x.State != y.State || x.Zone != y.Zone || x.Address != y.Address || x.InternalAddress != y.InternalAddress || x.Incarnation != y.Incarnation
+                || x.Remembered != y.Remembered)
                 return false;
         }
         return true;

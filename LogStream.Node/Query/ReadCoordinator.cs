@@ -18,7 +18,7 @@ namespace LogStream.Node.Query;
 /// </summary>
 public sealed partial class ReadCoordinator(
     LocalReplica local,
-    ReplicaClient client,
+    IPeerClient client,
     RingView ringView,
     MembershipView membership,
     IOptions<ReplicationOptions> options,
@@ -72,16 +72,19 @@ public sealed partial class ReadCoordinator(
     private List<ReadGroup> Plan(ReadQuery query, TokenRing ring, MembershipSnapshot snapshot)
     {
         var rf = ringView.ReplicationFactor;
+        // R counts from the replication factor: a group the ring gives fewer replicas (members this node never knew)
+        // cannot reach it, and the read is refused (or partial) rather than answered from fewer copies.
+        var required = query.Consistency.Required(rf);
         var exact = ExactPartitions(query);
         if (exact is null)
         {
             return ring.ReplicaGroups(rf)
-                .Select(g => new ReadGroup(g.Replicas, g.Ranges, null, query.Consistency.Required(g.Replicas.Length), Candidates(g.Replicas, snapshot)))
+                .Select(g => new ReadGroup(g.Replicas, g.Ranges, null, required, Candidates(g.Replicas, snapshot)))
                 .ToList();
         }
         return exact
             .GroupBy(p => ring.ReplicasFor(p, rf), ReplicaSetComparer.Instance)
-            .Select(g => new ReadGroup(g.Key, [], g.ToList(), query.Consistency.Required(g.Key.Length), Candidates(g.Key, snapshot)))
+            .Select(g => new ReadGroup(g.Key, [], g.ToList(), required, Candidates(g.Key, snapshot)))
             .ToList();
     }
 
@@ -216,6 +219,8 @@ public sealed partial class ReadCoordinator(
         {
             foreach (var missing in group.Replicas.Where(r => !group.Asked.Contains(r.Id)))
                 group.Failures.Add($"{missing.Id}: {(snapshot.Find(missing.Id)?.State ?? MemberState.Down).ToString().ToLowerInvariant()}");
+            if (group.Replicas.Length < ringView.ReplicationFactor)
+                group.Failures.Add($"this node knows only {group.Replicas.Length} of the {ringView.ReplicationFactor} replicas");
         }
         return replies;
     }

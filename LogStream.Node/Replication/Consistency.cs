@@ -40,11 +40,19 @@ public static class ConsistencyLevels
         _ => "ALL",
     };
 
-    /// <summary>Answers needed among <paramref name="replicas"/> replicas: ONE = 1, QUORUM = majority, ALL = every one.</summary>
-    public static int Required(this Consistency consistency, int replicas) => consistency switch
+    /// <summary>
+    /// Answers needed at replication factor <paramref name="replicationFactor"/>: ONE = 1, QUORUM = RF / 2 + 1, ALL = RF.
+    /// Always from the configured factor, never from how many replicas the ring yields at the moment: a ring that shrank
+    /// (a membership store that forgot members, a cold start) must make writes and reads fail, not need fewer copies.
+    /// </summary>
+    public static int Required(this Consistency consistency, int replicationFactor)
     {
-        Consistency.One => Math.Min(1, replicas),
-        Consistency.Quorum => replicas / 2 + 1,
-        _ => replicas,
-    };
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicationFactor, 1);
+        return consistency switch
+        {
+            Consistency.One => 1,
+            Consistency.Quorum => replicationFactor / 2 + 1,
+            _ => replicationFactor,
+        };
+    }
 }

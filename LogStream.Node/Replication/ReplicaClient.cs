@@ -21,7 +21,7 @@ namespace LogStream.Node.Replication;
 /// coordinator hints instead of waiting), and a per-attempt timeout. Reads: breaker and timeout only; slowness is
 /// handled by the read coordinator's hedging (it asks another replica).
 /// </summary>
-public sealed partial class ReplicaClient : IHintDelivery, IAsyncDisposable
+public sealed partial class ReplicaClient : IPeerClient, IHintDelivery, IAsyncDisposable
 {
     private static readonly int MaxMessageBytes = 64 * 1024 * 1024;
 

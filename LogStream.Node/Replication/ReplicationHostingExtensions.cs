@@ -18,6 +18,7 @@ public static class ReplicationHostingExtensions
         services.AddSingleton<ReplicationMetrics>();
         services.AddSingleton<LocalReplica>();
         services.AddSingleton<ReplicaClient>();
+        services.AddSingleton<IPeerClient>(sp => sp.GetRequiredService<ReplicaClient>());
         services.AddSingleton<IHintDelivery>(sp => sp.GetRequiredService<ReplicaClient>());
         services.AddSingleton<WriteCoordinator>();
         services.AddGrpc(grpc =>

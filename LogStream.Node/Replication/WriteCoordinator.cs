@@ -46,7 +46,7 @@ public sealed class NoRingException(string message) : Exception(message);
 /// </summary>
 public sealed partial class WriteCoordinator(
     LocalReplica local,
-    ReplicaClient client,
+    IPeerClient client,
     IHintStore hints,
     RingView ringView,
     MembershipView membership,
@@ -125,8 +125,10 @@ public sealed partial class WriteCoordinator(
             var key = local.Partitioner.Place(batch.SourceAt(i), batch.UnixTicksAt(i)).Partition;
             if ((last is null || last.Key != key) && !byKey.TryGetValue(key, out last))
             {
+                // W counts from the replication factor: when the ring yields fewer replicas (members this node never
+                // knew), the write cannot reach W and is refused rather than acknowledged with fewer copies.
                 var replicas = ring.ReplicasFor(key, ringView.ReplicationFactor);
-                byKey[key] = last = new PartitionWrite(key, replicas, consistency.Required(replicas.Length));
+                byKey[key] = last = new PartitionWrite(key, replicas, consistency.Required(ringView.ReplicationFactor));
                 ordered.Add(last);
             }
             last.Indexes.Add(i);
@@ -134,7 +136,10 @@ public sealed partial class WriteCoordinator(
         return ordered;
     }
 
-    /// <summary>Every partition has its W acks, or can no longer get them from the replicas still answering.</summary>
+    /// <summary>
+    /// Every partition has its W acks, or can no longer get them from the replicas still answering (at once when the
+    /// ring places fewer than W replicas: the sends then all finish in the background).
+    /// </summary>
     private static bool Decided(List<PartitionWrite> partitions) =>
         partitions.All(p => p.Acked.Count >= p.Required || p.Acked.Count + p.Unanswered < p.Required);
 

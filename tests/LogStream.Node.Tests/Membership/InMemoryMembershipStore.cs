@@ -85,6 +85,16 @@ public sealed class InMemoryMembershipServer
 
     public IMembershipStore Store(string clusterName) => new InMemoryMembershipStore(this, clusterName);
 
+    /// <summary>Every row of every cluster is gone, as after FLUSHALL or a Redis that restarted without persistence.</summary>
+    public void FlushAll()
+    {
+        foreach (var cluster in _clusters.Values)
+        {
+            lock (cluster)
+                cluster.Rows.Clear();
+        }
+    }
+
     internal Cluster Get(string clusterName) => _clusters.GetOrAdd(clusterName, _ => new Cluster());
 
     internal void ThrowIfUnreachable()

@@ -19,16 +19,20 @@ public sealed class MembershipAgentTests : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
     private readonly MembershipOptions _timing = new();
     private readonly List<MembershipAgent> _agents = [];
+    private readonly TempDirectory _data = new("logstream-membership");
 
+    /// <summary>A node's membership agent; a node's data directory is kept across restarts (a new agent with the same id).</summary>
     private (MembershipAgent Agent, MembershipView View) NewAgent(string nodeId, string? zone = null)
     {
         var view = new MembershipView();
         var nodeOptions = Options.Create(new NodeOptions
         {
             NodeId = nodeId,
+            ClusterName = Cluster,
             Zone = zone,
-            DataDirectory = "/unused",
+            DataDirectory = _data.Sub(nodeId),
             AdvertiseAddress = $"http://{nodeId}:5100",
+            AdvertiseInternalAddress = $"http://{nodeId}:5300",
         });
         var agent = new MembershipAgent(
             _server.Store(Cluster),
@@ -255,6 +259,124 @@ public sealed class MembershipAgentTests : IDisposable
         Assert.Equal(["node-0", "node-1", "node-2"], ringView.Current.Members.Select(m => m.Id));
     }
 
+    /// <summary>node-0, node-1 and node-2 registered and seen by node-0.</summary>
+    private async Task<(MembershipAgent Agent, MembershipView View)> ThreeMembersAsync()
+    {
+        var (a, view) = NewAgent("node-0", zone: "zone-a");
+        var (b, _) = NewAgent("node-1", zone: "zone-b");
+        var (c, _) = NewAgent("node-2", zone: "zone-c");
+        await a.TickAsync(CancellationToken.None);
+        await b.TickAsync(CancellationToken.None);
+        await c.TickAsync(CancellationToken.None);
+        await a.TickAsync(CancellationToken.None);
+        Assert.Equal(["node-0", "node-1", "node-2"], view.Snapshot.Members.Select(m => m.Id));
+        return (a, view);
+    }
+
+    [Fact]
+    public async Task MembersTheStoreForgetsStayInTheViewAsDownAndKeepTheirPlaceInTheRing()
+    {
+        var (a, view) = await ThreeMembersAsync();
+        var ringView = new RingView(view, Options.Create(new RingOptions()));
+
+        _server.FlushAll(); // Redis lost its data
+        _time.Advance(_timing.HeartbeatInterval);
+        await a.TickAsync(CancellationToken.None);
+
+        Assert.Equal(MemberState.Up, view.Snapshot.Find("node-0")!.State);
+        var forgotten = view.Snapshot.Find("node-1");
+        Assert.NotNull(forgotten);
+        Assert.Equal(MemberState.Down, forgotten.State);
+        Assert.Equal("http://node-1:5300", forgotten.InternalAddress);
+        Assert.Equal("zone-b", forgotten.Zone);
+        Assert.Equal(MemberState.Down, view.Snapshot.Find("node-2")?.State);
+        Assert.Equal(["node-0", "node-1", "node-2"], ringView.Current.Members.Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task AForgottenMemberIsUpAgainOnceItRegistersAgain()
+    {
+        var (a, view) = await ThreeMembersAsync();
+        _server.FlushAll();
+        await a.TickAsync(CancellationToken.None);
+        Assert.Equal(MemberState.Down, view.Snapshot.Find("node-1")?.State);
+
+        var (b, _) = NewAgent("node-1", zone: "zone-b");
+        await b.TickAsync(CancellationToken.None);
+        await a.TickAsync(CancellationToken.None);
+
+        Assert.Equal(MemberState.Up, view.Snapshot.Find("node-1")!.State);
+        Assert.Equal(MemberState.Down, view.Snapshot.Find("node-2")!.State);
+    }
+
+    [Fact]
+    public async Task MembersSeenBeforeARestartStayInTheViewAsDownWhenTheStoreIsEmptyAtStart()
+    {
+        var (first, _) = await ThreeMembersAsync();
+        await first.StoppingAsync(CancellationToken.None);
+        _server.FlushAll();
+
+        var (restarted, view) = NewAgent("node-0", zone: "zone-a");
+        var ringView = new RingView(view, Options.Create(new RingOptions()));
+        await restarted.StartingAsync(CancellationToken.None);
+        await restarted.TickAsync(CancellationToken.None);
+
+        Assert.Equal(MemberState.Up, view.Snapshot.Find("node-0")!.State);
+        Assert.Equal(MemberState.Down, view.Snapshot.Find("node-1")?.State);
+        Assert.Equal(MemberState.Down, view.Snapshot.Find("node-2")?.State);
+        Assert.Equal("http://node-2:5300", view.Snapshot.Find("node-2")?.InternalAddress);
+        Assert.Equal(["node-0", "node-1", "node-2"], ringView.Current.Members.Select(m => m.Id));
+        Assert.Equal(["members.json"], Directory.GetFiles(Path.Combine(_data.Sub("node-0"), "ring")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task ARememberedMembersFileOfFormatOneIsRead()
+    {
+        // Written by the first version that remembered members: keep reading it.
+        const string formatOne = """
+            {
+              "format": 1,
+              "cluster": "unit",
+              "members": [
+                {"id": "node-0", "address": "http://node-0:5100", "internal_address": "http://node-0:5300", "zone": "zone-a",
+                 "incarnation": 3, "last_heartbeat": "2026-11-26T11:58:00+00:00"},
+                {"id": "node-7", "address": "http://10.0.0.7:5100", "internal_address": "http://10.0.0.7:5300", "zone": "zone-b",
+                 "incarnation": 9, "last_heartbeat": "2026-11-26T11:59:30+00:00"},
+                {"id": "node-8", "address": "http://10.0.0.8:5100", "internal_address": null, "zone": null,
+                 "incarnation": 1, "last_heartbeat": "2026-11-26T11:00:00+00:00"}
+              ]
+            }
+            """;
+        var ring = Directory.CreateDirectory(Path.Combine(_data.Sub("node-0"), "ring")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(ring, "members.json"), formatOne);
+
+        var (agent, view) = NewAgent("node-0", zone: "zone-a");
+        await agent.StartingAsync(CancellationToken.None);
+        await agent.TickAsync(CancellationToken.None);
+
+        Assert.Equal(["node-0", "node-7", "node-8"], view.Snapshot.Members.Select(m => m.Id));
+        Assert.Equal(MemberState.Up, view.Snapshot.Find("node-0")!.State);
+        var seven = view.Snapshot.Find("node-7")!;
+        Assert.Equal(MemberState.Down, seven.State);
+        Assert.Equal(("http://10.0.0.7:5100", "http://10.0.0.7:5300", "zone-b", 9L), (seven.Address, seven.InternalAddress, seven.Zone, seven.Incarnation));
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 11, 59, 30, TimeSpan.Zero), seven.LastHeartbeat);
+        var eight = view.Snapshot.Find("node-8")!;
+        Assert.Equal((MemberState.Down, (string?)null, (string?)null), (eight.State, eight.InternalAddress, eight.Zone));
+    }
+
+    [Fact]
+    public async Task AnUnreadableRememberedMembersFileStopsTheStartNamingTheFile()
+    {
+        var ring = Directory.CreateDirectory(Path.Combine(_data.Sub("node-0"), "ring")).FullName;
+        var file = Path.Combine(ring, "members.json");
+        await File.WriteAllTextAsync(file, "{\"format\": 1, \"members\": [{\"id\": ");
+        var (agent, _) = NewAgent("node-0");
+
+        var failure = await Assert.ThrowsAsync<InvalidDataException>(() => agent.StartingAsync(CancellationToken.None));
+
+        Assert.Contains(file, failure.Message);
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:5100", "5100")]
     [InlineData("http://[::]:5101", "5101")]
@@ -306,6 +428,7 @@ public sealed class MembershipAgentTests : IDisposable
     {
         foreach (var agent in _agents)
             agent.Dispose();
+        _data.Dispose();
     }
 
     private sealed class NoServer : IServer
