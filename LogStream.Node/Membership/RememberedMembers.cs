@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Membership;
 
@@ -88,26 +88,11 @@ public sealed class RememberedMembersFile(string dataDirectory)
     /// <summary>Replaces the file with <paramref name="members"/>, durably (returns once the new file and its name are on disk).</summary>
     public void Save(string cluster, IEnumerable<RememberedMember> members)
     {
-        var directory = System.IO.Path.GetDirectoryName(Path)!;
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory);
-            FileSync.FlushDirectory(System.IO.Path.GetDirectoryName(directory)!);
-        }
-
         var content = new FileContent(CurrentFormat, cluster, members
             .OrderBy(m => m.Id, StringComparer.Ordinal)
             .Select(m => new FileEntry(m.Id, m.Address, m.InternalAddress, m.Zone, m.Incarnation, m.LastHeartbeat))
             .ToList());
-        using (var stream = new FileStream(TempPath, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, content, Json);
-            stream.Flush();
-            FileSync.FlushData(stream.SafeFileHandle, stream);
-        }
-        // Rename over the old file (atomic), then make the new name durable.
-        File.Move(TempPath, Path, overwrite: true);
-        FileSync.FlushDirectory(directory);
+        DurableFiles.ReplaceAtomically(Path, stream => JsonSerializer.Serialize(stream, content, Json));
     }
 
     private InvalidDataException Unreadable(string why, Exception? inner = null) =>

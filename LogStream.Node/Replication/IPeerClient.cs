@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using LogStream.Node.Membership;
 using LogStream.Node.Replication.Grpc;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 
 namespace LogStream.Node.Replication;
 

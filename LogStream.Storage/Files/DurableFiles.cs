@@ -45,6 +45,26 @@ public static class DurableFiles
         }
     }
 
+    /// <summary>
+    /// Replaces <paramref name="path"/> with what <paramref name="write"/> writes, atomically and durably: a temp file
+    /// beside it, fsynced, renamed over it, the directory fsynced. A crash leaves the old file or the new one, whole.
+    /// </summary>
+    public static void ReplaceAtomically(string path, Action<Stream> write)
+    {
+        path = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(path)!;
+        CreateDirectory(directory);
+        var temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            write(stream);
+            stream.Flush();
+            FileSync.FlushData(stream.SafeFileHandle, stream);
+        }
+        File.Move(temp, path, overwrite: true);
+        FileSync.FlushDirectory(directory);
+    }
+
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>.</summary>
     /// <exception cref="EndOfStreamException">The file ends first.</exception>
     public static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)

@@ -6,7 +6,7 @@ using LogStream.Node.Replication;
 using LogStream.Node.Replication.Grpc;
 using LogStream.Node.Replication.Hints;
 using LogStream.Node.Ring;
-using LogStream.Node.Storage;
+using LogStream.Storage;
 using LogStream.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
