@@ -24,9 +24,18 @@ public sealed class NodeOptions
         ErrorMessage = "LogStream:Zone must be 1-63 characters of letters, digits, '-', '_' or '.'.")]
     public string? Zone { get; set; }
 
-    /// <summary>Directory that holds this node's segments, hints and Merkle state.</summary>
-    [Required(ErrorMessage = "LogStream:DataDirectory is required (e.g. --LogStream:DataDirectory=/var/lib/logstream).")]
+    private const string DataDirectoryRequired = "LogStream:DataDirectory is required (e.g. --LogStream:DataDirectory=/var/lib/logstream).";
+
+    /// <summary>Directory that holds this node's segments, hints and remembered ring.</summary>
+    [Required(ErrorMessage = DataDirectoryRequired)]
     public string DataDirectory { get; set; } = "";
+
+    /// <summary>A component's folder under <see cref="DataDirectory"/> (<c>segments</c>, <c>hints</c>, …).</summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">No data directory is configured.</exception>
+    public string DataFolder(string name) =>
+        string.IsNullOrWhiteSpace(DataDirectory)
+            ? throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(DataDirectory), typeof(NodeOptions), [DataDirectoryRequired])
+            : Path.Combine(DataDirectory, name);
 
     /// <summary>
     /// Public base URL other members and the dashboard use to reach this node's HTTP API. When empty the

@@ -143,34 +143,25 @@ public sealed partial class RecordBatchParser
         // Everything checked: encode (LogRecordCodec's layout) straight into the batch.
         var idString = (seen & HasId) != 0 ? Encoding.UTF8.GetString(id) : context.NewId();
         var idByteCount = (seen & HasId) != 0 ? id.Length : Encoding.UTF8.GetByteCount(idString);
-        var length = LogRecordCodec.FixedPrefixBytes + Varint.Size((uint)idByteCount) + idByteCount
-            + Varint.Size((uint)source.Length) + source.Length + Varint.Size((uint)message.Length) + message.Length
-            + Varint.Size((uint)attributeCount);
+        var attributeBytes = 0;
         foreach (ref readonly var slot in slots)
-        {
-            var valueLength = ValueBytes(slot, input).Length;
-            length += Varint.Size((uint)slot.KeyLength) + slot.KeyLength + Varint.Size((uint)valueLength) + valueLength;
-        }
+            attributeBytes += RecordEncoder.FieldLength(slot.KeyLength) + RecordEncoder.FieldLength(ValueBytes(slot, input).Length);
+        var length = RecordEncoder.Length(idByteCount, source.Length, message.Length, attributeCount, attributeBytes);
 
         var batch = context.Batch;
-        var destination = batch.BeginRecord(length);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(destination, utcTicks - DateTimeOffset.UnixEpoch.UtcTicks);
-        destination[8] = (byte)level;
-        var at = LogRecordCodec.FixedPrefixBytes;
+        var encoder = new RecordEncoder(batch.BeginRecord(length));
+        encoder.Header(utcTicks - DateTimeOffset.UnixEpoch.UtcTicks, level);
         if ((seen & HasId) != 0)
-            at += WriteField(destination[at..], id);
+            encoder.Field(id);
         else
-        {
-            at += Varint.Write(destination[at..], (uint)idByteCount);
-            at += Encoding.UTF8.GetBytes(idString, destination[at..]);
-        }
-        at += WriteField(destination[at..], source);
-        at += WriteField(destination[at..], message);
-        at += Varint.Write(destination[at..], (uint)attributeCount);
+            encoder.Field(idString, idByteCount);
+        encoder.Field(source);
+        encoder.Field(message);
+        encoder.AttributeCount(attributeCount);
         foreach (ref readonly var slot in slots)
         {
-            at += WriteField(destination[at..], input.Slice(slot.KeyStart, slot.KeyLength));
-            at += WriteField(destination[at..], ValueBytes(slot, input));
+            encoder.Field(input.Slice(slot.KeyStart, slot.KeyLength));
+            encoder.Field(ValueBytes(slot, input));
         }
         batch.CommitRecord(idString, batch.SourceString(source));
         return true;
@@ -256,13 +247,6 @@ public sealed partial class RecordBatchParser
         -2 => "false"u8,
         _ => input.Slice(slot.ValueStart, slot.ValueLength),
     };
-
-    private static int WriteField(Span<byte> destination, ReadOnlySpan<byte> value)
-    {
-        var prefix = Varint.Write(destination, (uint)value.Length);
-        value.CopyTo(destination[prefix..]);
-        return prefix + value.Length;
-    }
 
     /// <summary>The canonical names and the aliases, in any ASCII case, nothing around them.</summary>
     private static bool TryParseLevelFast(ReadOnlySpan<byte> text, out LogSeverity level)

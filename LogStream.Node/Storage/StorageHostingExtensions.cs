@@ -26,7 +26,7 @@ public static class StorageHostingExtensions
         services.TryAddSingleton<MemoryLedger>();
         services.TryAddSingleton(sp => new StorageMetrics(sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<MemoryLedger>()));
         services.TryAddSingleton(sp => new SegmentLogStore(
-            Path.Combine(DataDirectory(sp.GetRequiredService<IOptions<NodeOptions>>().Value), SegmentsFolder),
+            sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataFolder(SegmentsFolder),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<StorageMetrics>(),
@@ -39,10 +39,4 @@ public static class StorageHostingExtensions
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         return builder;
     }
-
-    private static string DataDirectory(NodeOptions node) =>
-        string.IsNullOrWhiteSpace(node.DataDirectory)
-            ? throw new OptionsValidationException(nameof(NodeOptions.DataDirectory), typeof(NodeOptions),
-                ["LogStream:DataDirectory is required (e.g. --LogStream:DataDirectory=/var/lib/logstream)."])
-            : node.DataDirectory;
 }

@@ -27,39 +27,30 @@ public static class LogRecordCodec
     /// <summary>Bytes <see cref="Encode(LogRecord, Span{byte})"/> writes for <paramref name="record"/>.</summary>
     public static int GetEncodedLength(LogRecord record)
     {
-        var length = FixedPrefixBytes
-            + Varint.Size((uint)record.IdByteCount) + record.IdByteCount
-            + Varint.Size((uint)record.SourceByteCount) + record.SourceByteCount
-            + Varint.Size((uint)record.MessageByteCount) + record.MessageByteCount
-            + Varint.Size((uint)record.Attributes.Count);
         var attributes = record.Attributes;
+        var attributeBytes = 0;
         for (var i = 0; i < attributes.Count; i++)
-        {
-            var k = Encoding.UTF8.GetByteCount(attributes.KeyAt(i));
-            var v = Encoding.UTF8.GetByteCount(attributes.ValueAt(i));
-            length += Varint.Size((uint)k) + k + Varint.Size((uint)v) + v;
-        }
-        return length;
+            attributeBytes += RecordEncoder.FieldLength(Encoding.UTF8.GetByteCount(attributes.KeyAt(i))) + RecordEncoder.FieldLength(Encoding.UTF8.GetByteCount(attributes.ValueAt(i)));
+        return RecordEncoder.Length(record.IdByteCount, record.SourceByteCount, record.MessageByteCount, attributes.Count, attributeBytes);
     }
 
     /// <summary>Writes the canonical encoding; returns the bytes written.</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
     public static int Encode(LogRecord record, Span<byte> destination)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(destination, record.UnixTicks);
-        destination[8] = (byte)record.Level;
-        var position = FixedPrefixBytes;
-        position += WriteString(record.Id, record.IdByteCount, destination[position..]);
-        position += WriteString(record.Source, record.SourceByteCount, destination[position..]);
-        position += WriteString(record.Message, record.MessageByteCount, destination[position..]);
+        var encoder = new RecordEncoder(destination);
+        encoder.Header(record.UnixTicks, record.Level);
+        encoder.Field(record.Id, record.IdByteCount);
+        encoder.Field(record.Source, record.SourceByteCount);
+        encoder.Field(record.Message, record.MessageByteCount);
         var attributes = record.Attributes;
-        position += Varint.Write(destination[position..], (uint)attributes.Count);
+        encoder.AttributeCount(attributes.Count);
         for (var i = 0; i < attributes.Count; i++)
         {
-            position += WriteString(attributes.KeyAt(i), -1, destination[position..]);
-            position += WriteString(attributes.ValueAt(i), -1, destination[position..]);
+            encoder.Field(attributes.KeyAt(i), Encoding.UTF8.GetByteCount(attributes.KeyAt(i)));
+            encoder.Field(attributes.ValueAt(i), Encoding.UTF8.GetByteCount(attributes.ValueAt(i)));
         }
-        return position;
+        return encoder.Written;
     }
 
     public static byte[] Encode(LogRecord record)
@@ -84,14 +75,51 @@ public static class LogRecordCodec
             throw new InvalidDataException("Malformed record encoding.");
         return view.ToRecord();
     }
+}
 
-    private static int WriteString(string value, int knownByteCount, Span<byte> destination)
+/// <summary>
+/// Writes the canonical encoding (<see cref="LogRecordCodec"/>) field by field, for callers that hold the fields as
+/// UTF-8 already (the API's fast path reads them straight from the request body): the layout stays in one place.
+/// Call <see cref="Header"/>, then <see cref="Field(ReadOnlySpan{byte})"/> for id, source and message,
+/// <see cref="AttributeCount"/>, and a key and a value field per attribute, sorted by key (ordinal).
+/// </summary>
+public ref struct RecordEncoder(Span<byte> destination)
+{
+    private readonly Span<byte> _destination = destination;
+
+    /// <summary>Bytes written so far.</summary>
+    public int Written { get; private set; }
+
+    /// <summary>Bytes a field of <paramref name="utf8Bytes"/> bytes takes (length prefix and text).</summary>
+    public static int FieldLength(int utf8Bytes) => Varint.Size((uint)utf8Bytes) + utf8Bytes;
+
+    /// <summary>Bytes of a record whose id, source and message have these UTF-8 lengths and whose attribute fields take <paramref name="attributeFieldBytes"/>.</summary>
+    public static int Length(int idBytes, int sourceBytes, int messageBytes, int attributeCount, int attributeFieldBytes) =>
+        LogRecordCodec.FixedPrefixBytes + FieldLength(idBytes) + FieldLength(sourceBytes) + FieldLength(messageBytes)
+        + Varint.Size((uint)attributeCount) + attributeFieldBytes;
+
+    public void Header(long unixTicks, LogSeverity level)
     {
-        var count = knownByteCount >= 0 ? knownByteCount : Encoding.UTF8.GetByteCount(value);
-        var prefix = Varint.Write(destination, (uint)count);
-        Encoding.UTF8.GetBytes(value, destination.Slice(prefix, count));
-        return prefix + count;
+        BinaryPrimitives.WriteInt64LittleEndian(_destination, unixTicks);
+        _destination[8] = (byte)level;
+        Written = LogRecordCodec.FixedPrefixBytes;
     }
+
+    public void Field(ReadOnlySpan<byte> utf8)
+    {
+        Written += Varint.Write(_destination[Written..], (uint)utf8.Length);
+        utf8.CopyTo(_destination[Written..]);
+        Written += utf8.Length;
+    }
+
+    /// <summary>A field from a string whose UTF-8 length the caller knows.</summary>
+    public void Field(string value, int utf8Bytes)
+    {
+        Written += Varint.Write(_destination[Written..], (uint)utf8Bytes);
+        Written += Encoding.UTF8.GetBytes(value, _destination[Written..]);
+    }
+
+    public void AttributeCount(int count) => Written += Varint.Write(_destination[Written..], (uint)count);
 }
 
 /// <summary>A parsed view over an encoded record: fields as spans, nothing decoded until asked.</summary>

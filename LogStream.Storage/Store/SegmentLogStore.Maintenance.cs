@@ -158,15 +158,15 @@ public sealed partial class SegmentLogStore
         var segments = bucket.Segments;
         if (segments.Length == 0 || Array.TrueForAll(segments, s => s.IsSealed))
             return false;
+        // Sealed once the window closed and nothing was appended for the grace period: a bucket being written (late
+        // records, a load of historic data) is not sealed under its writers.
         var grace = _options.SealGrace.Ticks;
-        if (bucket.EndTicks + grace > UnixTicks.From(now))
+        if (bucket.EndTicks + grace > UnixTicks.From(now) || bucket.LastAppendUtcTicks + grace > now.UtcTicks)
             return false;
         if (!Array.Exists(segments, s => s.IsSealed))
             return true;
-        // Sealed once: the log segments hold late records (late writes, repair). Rewrite the bucket only when they have
-        // been quiet for the grace period and are a sizeable share of it.
-        if (bucket.LastAppendUtcTicks + grace > now.UtcTicks)
-            return false;
+        // Sealed before: the log segments hold late records (late writes, repair). Rewrite the bucket only when they
+        // are a sizeable share of it.
         long sealedRecords = 0, lateRecords = 0;
         foreach (var segment in segments)
         {

@@ -24,7 +24,10 @@ public static class FrozenRecords
 
     public static StorageOptions Options => new() { SealedBlockBytes = 4096 };
 
-    /// <summary>Appends <see cref="Expected"/> one by one to a new store at <paramref name="path"/>, then runs maintenance once.</summary>
+    /// <summary>
+    /// Appends <see cref="Expected"/> one by one to a new store at <paramref name="path"/>, then, once the store has been
+    /// quiet for the seal grace, runs maintenance once.
+    /// </summary>
     public static async Task WriteAsync(string path, IMeterFactory meters)
     {
         var time = new FakeTimeProvider(WrittenAt);
@@ -32,6 +35,7 @@ public static class FrozenRecords
         await store.OpenAsync();
         foreach (var record in Expected)
             await store.AppendAsync([record]);
+        time.Advance(Options.SealGrace);
         await store.RunMaintenanceAsync();
     }
 }

@@ -110,7 +110,7 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         {
             var total = Layout(records, lengths);
             buffer = ArrayPool<byte>.Shared.Rent(total);
-            var hintTicks = UnixTicks(_timeProvider.GetUtcNow());
+            var hintTicks = UnixTicks.From(_timeProvider.GetUtcNow());
             Encode(records, lengths, buffer, total, hintTicks);
             lock (target.WriteGate)
             {
@@ -369,13 +369,12 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         }
         if (!target.DirectoryReady)
         {
-            System.IO.Directory.CreateDirectory(target.Directory);
-            FileSync.FlushDirectory(Directory);
+            DurableFiles.CreateDirectory(target.Directory);
             target.DirectoryReady = true;
         }
         var sequence = target.NextSequence++;
         var segment = HintSegment.Create(Path.Combine(target.Directory, HintFormat.SegmentFileName(sequence)), sequence, target.Id,
-            UnixTicks(_timeProvider.GetUtcNow()));
+            UnixTicks.From(_timeProvider.GetUtcNow()));
         target.Segments.Add(segment);
         target.Active = segment;
         return segment;
@@ -642,9 +641,7 @@ public sealed partial class HintLog : IHintStore, IAsyncDisposable, IDisposable
         return target;
     }
 
-    private long CutoffTicks() => UnixTicks(_timeProvider.GetUtcNow() - _options.Window);
-
-    private static long UnixTicks(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+    private long CutoffTicks() => UnixTicks.From(_timeProvider.GetUtcNow() - _options.Window);
 
     private static bool IsValidTargetId(string id) => NodeIdPattern().IsMatch(id);
 

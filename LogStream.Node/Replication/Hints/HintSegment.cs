@@ -6,12 +6,11 @@ namespace LogStream.Node.Replication.Hints;
 
 /// <summary>
 /// One segment file of a target's hints. Appends happen under the target's write gate and publish the new length
-/// last, so a reader sees whole entries only. Reference counted like the storage segments: the group committer and a
-/// reader hold it while a delivered segment is retired and deleted.
+/// last, so a reader sees whole entries only. Reference counted (the storage file layer's <see cref="RefCountedFile"/>):
+/// the group committer and a reader hold it while a delivered segment is retired and deleted.
 /// </summary>
-internal sealed class HintSegment : IGroupCommitFile
+internal sealed class HintSegment : RefCountedFile
 {
-    private int _references = 1;
     private long _length;
     private long _records;
     private long _firstHintTicks = long.MaxValue;
@@ -19,19 +18,14 @@ internal sealed class HintSegment : IGroupCommitFile
     private volatile bool _sealed;
 
     private HintSegment(string path, uint sequence, SafeFileHandle handle, int headerLength, long length)
+        : base(path, handle)
     {
-        Path = path;
         Sequence = sequence;
-        Handle = handle;
         HeaderLength = headerLength;
         _length = length;
     }
 
-    public string Path { get; }
-
     public uint Sequence { get; }
-
-    public SafeFileHandle Handle { get; }
 
     public int HeaderLength { get; }
 
@@ -63,20 +57,8 @@ internal sealed class HintSegment : IGroupCommitFile
     /// <summary>Creates an empty segment: header written and durable, directory entry durable.</summary>
     public static HintSegment Create(string path, uint sequence, string target, long createdTicks)
     {
-        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-        try
-        {
-            var header = HintFormat.Header(sequence, target, createdTicks);
-            RandomAccess.Write(handle, header, 0);
-            FileSync.FlushData(handle);
-            FileSync.FlushDirectory(System.IO.Path.GetDirectoryName(path)!);
-            return new HintSegment(path, sequence, handle, header.Length, header.Length);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+        var header = HintFormat.Header(sequence, target, createdTicks);
+        return new HintSegment(path, sequence, DurableFiles.CreateWithHeader(path, header), header.Length, header.Length);
     }
 
     /// <summary>What <see cref="Recover"/> found in one segment.</summary>
@@ -172,29 +154,6 @@ internal sealed class HintSegment : IGroupCommitFile
             Volatile.Write(ref _lastHintTicks, hintTicks);
         Volatile.Write(ref _length, at + entries.Length);
     }
-
-    public void Flush() => FileSync.FlushData(Handle);
-
-    public bool TryAcquire()
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _references);
-            if (current == 0)
-                return false;
-            if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
-                return true;
-        }
-    }
-
-    public void Release()
-    {
-        if (Interlocked.Decrement(ref _references) == 0)
-            Handle.Dispose();
-    }
-
-    /// <summary>Drops the owner's reference: the handle closes when the last user is done.</summary>
-    public void Retire() => Release();
 
     /// <summary>A whole, checked entry at <paramref name="position"/> (frame header included), within <paramref name="end"/>.</summary>
     public static bool TryEntryAt(FileWindow window, long position, long end, out int payloadLength, out long hintTicks, out int count)

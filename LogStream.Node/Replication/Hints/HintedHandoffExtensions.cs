@@ -28,7 +28,7 @@ public static class HintedHandoffExtensions
         services.TryAddSingleton<HintMetrics>();
         services.TryAddSingleton<MembershipView>();
         services.TryAddSingleton(sp => new HintLog(
-            Path.Combine(DataDirectory(sp.GetRequiredService<IOptions<NodeOptions>>().Value), HintsFolder),
+            sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataFolder(HintsFolder),
             sp.GetRequiredService<IOptions<HintOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<HintMetrics>(),
@@ -38,10 +38,4 @@ public static class HintedHandoffExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HintedHandoffService>());
         return builder;
     }
-
-    private static string DataDirectory(NodeOptions node) =>
-        string.IsNullOrWhiteSpace(node.DataDirectory)
-            ? throw new OptionsValidationException(nameof(NodeOptions.DataDirectory), typeof(NodeOptions),
-                ["LogStream:DataDirectory is required (e.g. --LogStream:DataDirectory=/var/lib/logstream)."])
-            : node.DataDirectory;
 }
