@@ -19,6 +19,7 @@ public sealed class StorageMetrics
     private readonly Counter<long> _recordsRemoved;
     private readonly Counter<long> _blocksRead;
     private readonly Counter<long> _blockBytesRead;
+    private readonly Counter<long> _verifiedBytes;
     private Func<(long Segments, long DiskBytes, long Records)>? _totals;
     private long _blocksReadTotal;
 
@@ -41,6 +42,7 @@ public sealed class StorageMetrics
         _recordsRemoved = meter.CreateCounter<long>(StorageInstrumentNames.RecordsRemoved, "{record}", "Records removed on request (chaos, repair tooling) or lost to corruption.");
         _blocksRead = meter.CreateCounter<long>(StorageInstrumentNames.BlocksRead, "{block}", "Blocks of sealed segments read and decompressed (queries, duplicate checks, repair).");
         _blockBytesRead = meter.CreateCounter<long>(StorageInstrumentNames.BlockBytesRead, "By", "Compressed bytes of sealed blocks read.");
+        _verifiedBytes = meter.CreateCounter<long>(StorageInstrumentNames.VerifiedBytes, "By", "Compressed bytes of sealed blocks checked against their CRC by background verification.");
         meter.CreateObservableGauge(StorageInstrumentNames.MemoryUsed, () => Ledger.Snapshot().Select(s => new Measurement<long>(s.Bytes, new KeyValuePair<string, object?>("structure", s.Structure))),
             "By", "Memory held by the node's long-lived structures, by structure (indexes, caches, Merkle trees).");
         meter.CreateObservableGauge(StorageInstrumentNames.Segments, () => _totals?.Invoke().Segments ?? 0, "{segment}", "Segment files held.");
@@ -86,6 +88,12 @@ public sealed class StorageMetrics
         _fsyncs.Add(1);
         _recordsPerFsync.Record(records);
         _fsyncDuration.Record(duration.TotalSeconds);
+    }
+
+    internal void Verified(long bytes)
+    {
+        if (bytes > 0)
+            _verifiedBytes.Add(bytes);
     }
 
     internal void CorruptRegion() => _corruptFrames.Add(1);

@@ -69,6 +69,14 @@ public sealed class StorageOptions : IValidatableObject
     public int MaxRecordBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Compressed bytes of sealed blocks re-read and checked against their CRC per second, in the background, round robin
+    /// over every sealed segment (start-up reads no block, so this is how bit rot in data nobody queries is found and
+    /// handed to repair). Default 8 MiB/s (a node with 100 GiB sealed checks it all every 3.6 hours); 0 turns it off.
+    /// </summary>
+    [Range(0, long.MaxValue, ErrorMessage = "LogStream:Storage:VerifyBytesPerSecond must not be negative.")]
+    public long VerifyBytesPerSecond { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>
     /// Memory for the fences of sealed id indexes (12 bytes per 256 sealed records), loaded on first use and evicted
     /// least recently used. Default 64 MiB: the fences of about 1.4 billion sealed records.
     /// </summary>
@@ -78,10 +86,15 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary>
     /// What the node's indexes, caches and Merkle trees may hold (<c>logstream_memory_used_bytes</c>, summed). Above it
     /// the node reports Degraded, naming the largest structures, instead of growing until it is killed. Records of open
-    /// buckets cost about 30 bytes each, sealed ones almost nothing. Default 512 MiB; at least <see cref="IndexCacheBytes"/>.
+    /// buckets cost about 30 bytes each, sealed ones almost nothing. Default 0: a quarter of the memory the process may
+    /// use (the GC's view, which follows a container's limit); at least 16 MiB when set.
     /// </summary>
-    [Range(16 * 1024 * 1024, long.MaxValue, ErrorMessage = "LogStream:Storage:MemoryBudgetBytes must be at least 16777216 (16 MiB).")]
-    public long MemoryBudgetBytes { get; set; } = 512L * 1024 * 1024;
+    [Range(0, long.MaxValue, ErrorMessage = "LogStream:Storage:MemoryBudgetBytes must not be negative.")]
+    public long MemoryBudgetBytes { get; set; }
+
+    /// <summary>The budget in force: <see cref="MemoryBudgetBytes"/>, or a quarter of the memory available to the process.</summary>
+    public long EffectiveMemoryBudgetBytes =>
+        MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
 
     internal PartitioningStrategy ParsedPartitioning => Partitioning.ToLowerInvariant() switch
     {
@@ -102,8 +115,10 @@ public sealed class StorageOptions : IValidatableObject
             yield return new ValidationResult("LogStream:Storage:SealGrace must be between 00:00:00 and 1.00:00:00.", [nameof(SealGrace)]);
         if (Retention < BucketWidth)
             yield return new ValidationResult("LogStream:Storage:Retention must be at least one BucketWidth.", [nameof(Retention)]);
-        if (IndexCacheBytes > MemoryBudgetBytes)
-            yield return new ValidationResult("LogStream:Storage:IndexCacheBytes must not exceed LogStream:Storage:MemoryBudgetBytes.", [nameof(IndexCacheBytes)]);
+        if (MemoryBudgetBytes is > 0 and < 16 * 1024 * 1024)
+            yield return new ValidationResult("LogStream:Storage:MemoryBudgetBytes must be 0 (a quarter of the available memory) or at least 16777216 (16 MiB).", [nameof(MemoryBudgetBytes)]);
+        else if (IndexCacheBytes > EffectiveMemoryBudgetBytes)
+            yield return new ValidationResult("LogStream:Storage:IndexCacheBytes must not exceed the memory budget (LogStream:Storage:MemoryBudgetBytes).", [nameof(IndexCacheBytes)]);
         if (MaintenanceInterval < TimeSpan.FromMilliseconds(10) || MaintenanceInterval > TimeSpan.FromHours(1))
             yield return new ValidationResult("LogStream:Storage:MaintenanceInterval must be between 00:00:00.010 and 01:00:00.", [nameof(MaintenanceInterval)]);
     }

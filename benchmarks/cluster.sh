@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A three-node LogStream cluster from Release builds, standalone (no Aspire), for benchmarks and the load generator:
-#   benchmarks/cluster.sh start    # redis-server on 5380, node-i on 5100+i (replication 5300+i), data in /tmp/logstream-bench
+#   benchmarks/cluster.sh start    # redis-server on 5380, node-i on 5100+i (replication 5300+i), data in /tmp/logstream-bench (wiped)
+#   benchmarks/cluster.sh restart  # stop the nodes and start them again on the data they have; prints each node's time to ready
 #   benchmarks/cluster.sh stop
 # Nodes run as `dotnet LogStream.Node.dll`, exactly as in Kubernetes. Environment:
 #   LOGSTREAM_BENCH_PORT (5100: node-i public port base; replication +200, redis +280), LOGSTREAM_BENCH_DATA,
@@ -16,28 +17,31 @@ BIN="${LOGSTREAM_BENCH_BIN:-}"
 SECRET="bench-cluster-secret-0123456789"
 
 case "${1:-start}" in
-  start)
+  start|restart)
+    if [ "$1" = restart ] && [ ! -d "$DATA/node-0" ]; then echo "nothing to restart in $DATA" >&2; exit 2; fi
     if ls "$DATA"/node-*.pid >/dev/null 2>&1; then "$0" stop; fi
     if [ -z "$BIN" ]; then
       dotnet build -c Release LogStream.Node -v q -nologo >/dev/null
       BIN=LogStream.Node/bin/Release/net10.0
     fi
-    rm -rf "$DATA" && mkdir -p "$DATA"
+    if [ "$1" = start ]; then rm -rf "$DATA" && mkdir -p "$DATA"; fi
     redis-server --port $((BASE + 280)) --bind 127.0.0.1 --save "" --appendonly no --dir "$DATA" --daemonize yes --pidfile "$DATA/redis.pid" >/dev/null
+    started=$(date +%s%N)
     for i in $(seq 0 $((NODES - 1))); do
       DOTNET_gcServer=1 nohup dotnet "$BIN/LogStream.Node.dll" \
         --LogStream:NodeId=node-$i --LogStream:DataDirectory="$DATA/node-$i" \
         --ConnectionStrings:redis=127.0.0.1:$((BASE + 280)) --LogStream:Security:ClusterSecret=$SECRET \
         --Kestrel:Endpoints:Public:Url=http://127.0.0.1:$((BASE + i)) \
         --Kestrel:Endpoints:Internal:Url=http://127.0.0.1:$((BASE + 200 + i)) \
-        --LogStream:Chaos:Enabled=true $EXTRA --Logging:LogLevel:Default=Warning > "$DATA/node-$i.log" 2>&1 &
+        --LogStream:Chaos:Enabled=true $EXTRA --Logging:LogLevel:Default=Warning >> "$DATA/node-$i.log" 2>&1 &
       echo $! > "$DATA/node-$i.pid"
     done
     for i in $(seq 0 $((NODES - 1))); do
-      for _ in $(seq 1 60); do
+      for _ in $(seq 1 600); do
         curl -sf "http://127.0.0.1:$((BASE + i))/health" >/dev/null && break
-        sleep 0.5
+        sleep 0.1
       done
+      echo "node-$i ready after $(( ($(date +%s%N) - started) / 1000000 )) ms"
     done
     echo "cluster up: http://127.0.0.1:$BASE .. $((BASE + NODES - 1)); data in $DATA"
     ;;
@@ -58,7 +62,7 @@ case "${1:-start}" in
     echo "cluster stopped"
     ;;
   *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|restart|stop" >&2
     exit 2
     ;;
 esac

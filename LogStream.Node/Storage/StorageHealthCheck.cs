@@ -17,7 +17,7 @@ public sealed class StorageHealthCheck(SegmentLogStore store, MemoryLedger ledge
             return Task.FromResult(HealthCheckResult.Unhealthy("fsync failed: the log store refuses writes until the node restarts."));
         var structures = ledger.Snapshot();
         var used = structures.Sum(s => s.Bytes);
-        var budget = options.Value.MemoryBudgetBytes;
+        var budget = options.Value.EffectiveMemoryBudgetBytes;
         if (used <= budget)
             return Task.FromResult(HealthCheckResult.Healthy());
         var memory = store.Memory();

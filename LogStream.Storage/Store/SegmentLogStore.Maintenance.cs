@@ -146,7 +146,74 @@ public sealed partial class SegmentLogStore
                 bucket.Gate.Release();
             }
         }
-        return new MaintenanceResult(sealedCount, dropped, scrubbed, migrated);
+        var verified = VerifySealedBlocks(now);
+        return new MaintenanceResult(sealedCount, dropped, scrubbed, migrated, verified);
+    }
+
+    /// <summary>Where background verification goes on: the bucket, the segment's sequence and the block.</summary>
+    private (BucketKey Bucket, uint Sequence, int Block)? _verifyCursor;
+    private DateTimeOffset? _lastVerify;
+
+    /// <summary>
+    /// Checks the CRC of sealed blocks, round robin from where the last call stopped, up to
+    /// <c>VerifyBytesPerSecond</c> times the time since that call (at most a minute's worth). A damaged block is
+    /// reported (and its bucket rewritten at the next maintenance) like damage a query finds.
+    /// </summary>
+    private long VerifySealedBlocks(DateTimeOffset now)
+    {
+        var rate = _options.VerifyBytesPerSecond;
+        var since = _lastVerify is { } last ? Math.Clamp((now - last).TotalSeconds, 0, 60) : _options.MaintenanceInterval.TotalSeconds;
+        _lastVerify = now;
+        var budget = (long)(rate * since);
+        if (budget <= 0)
+            return 0;
+        var buckets = _buckets.Values.Where(b => !b.Dropped)
+            .OrderBy(b => b.Key.Partition, StringComparer.Ordinal).ThenBy(b => b.Key.Bucket).ToList();
+        if (buckets.Count == 0)
+            return 0;
+        var start = 0;
+        if (_verifyCursor is { } cursor)
+        {
+            start = buckets.FindIndex(b => string.CompareOrdinal(b.Key.Partition, cursor.Bucket.Partition) > 0
+                || (b.Key.Partition == cursor.Bucket.Partition && b.Key.Bucket >= cursor.Bucket.Bucket));
+            if (start < 0)
+                start = 0;
+        }
+        long done = 0;
+        for (var k = 0; k < buckets.Count && done < budget; k++)
+        {
+            var bucket = buckets[(start + k) % buckets.Count];
+            foreach (var segment in bucket.Segments)
+            {
+                if (segment is not SealedSegment sealedSegment || !sealedSegment.TryAcquire())
+                    continue;
+                try
+                {
+                    var first = _verifyCursor is { } at && at.Bucket == bucket.Key && at.Sequence == segment.Sequence ? at.Block : 0;
+                    if (_verifyCursor is { } past && past.Bucket == bucket.Key && segment.Sequence < past.Sequence)
+                        continue;
+                    for (var block = first; block < sealedSegment.BlockCount; block++)
+                    {
+                        if (done >= budget)
+                        {
+                            _verifyCursor = (bucket.Key, segment.Sequence, block);
+                            _metrics.Verified(done);
+                            return done;
+                        }
+                        done += sealedSegment.VerifyBlock(block, _readCorruption);
+                    }
+                }
+                finally
+                {
+                    sealedSegment.Release();
+                }
+            }
+            // Bucket done: the next call starts at the following one.
+            var next = buckets[(start + k + 1) % buckets.Count];
+            _verifyCursor = (next.Key, 0, 0);
+        }
+        _metrics.Verified(done);
+        return done;
     }
 
     /// <summary>A rewrite (removal, scrub) keeps a bucket sealed once it was, or seals it when its window is over.</summary>

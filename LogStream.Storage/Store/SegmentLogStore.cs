@@ -330,8 +330,8 @@ public sealed class RecoveryReport
     public int ToMigrate { get; internal set; }
 }
 
-/// <summary>What one maintenance tick did.</summary>
-public readonly record struct MaintenanceResult(int Sealed, int Dropped, int Scrubbed, int Migrated = 0);
+/// <summary>What one maintenance tick did (<paramref name="VerifiedBytes"/>: sealed block bytes checked in the background).</summary>
+public readonly record struct MaintenanceResult(int Sealed, int Dropped, int Scrubbed, int Migrated = 0, long VerifiedBytes = 0);
 
 /// <summary>
 /// What the store holds in memory, by structure: the id tables and record entries of log segments (per record), the

@@ -39,6 +39,9 @@ public class HostingTests
     [InlineData("LogStream:Storage:CompressionLevel", "30")]
     [InlineData("LogStream:Storage:MaxSegmentBytes", "1000")]
     [InlineData("LogStream:Storage:MaxRecordBytes", "100000000")]
+    [InlineData("LogStream:Storage:MemoryBudgetBytes", "1000")]
+    [InlineData("LogStream:Storage:IndexCacheBytes", "1000")]
+    [InlineData("LogStream:Storage:VerifyBytesPerSecond", "-1")]
     public async Task BadStorageOptionsStopTheNodeNamingTheKey(string key, string value)
     {
         using var directory = new TempDirectory();
@@ -86,6 +89,33 @@ public class HostingTests
             Assert.True(DateTime.UtcNow < deadline, "the maintenance timer did not drop the expired bucket within 10 s of the clock passing retention");
             await Task.Delay(10);
         }
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task OverItsMemoryBudgetTheNodeReportsDegradedNamingTheLargestStructures()
+    {
+        using var directory = new TempDirectory();
+        using var host = BuildHost(directory.Path, ("LogStream:Storage:MemoryBudgetBytes", $"{32 * 1024 * 1024}"),
+            ("LogStream:Storage:IndexCacheBytes", $"{4 * 1024 * 1024}"));
+        await host.StartAsync();
+        var store = host.Services.GetRequiredService<SegmentLogStore>();
+        await store.AppendAsync(Enumerable.Range(0, 20_000).Select(i => Records.Make($"r{i}", DateTimeOffset.UtcNow)).ToList());
+        var check = ActivatorUtilities.CreateInstance<StorageHealthCheck>(host.Services);
+        var context = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext();
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await check.CheckHealthAsync(context)).Status);
+
+        // Another component's structure grows past the budget (a Merkle tree per bucket, say).
+        host.Services.GetRequiredService<MemoryLedger>().Register("merkle_trees", () => 40L * 1024 * 1024);
+        var degraded = await check.CheckHealthAsync(context);
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, degraded.Status);
+        Assert.StartsWith("memory:", degraded.Description);
+        Assert.Contains("merkle_trees 40.0 MiB", degraded.Description);
+        Assert.Contains("record_entries", degraded.Description);
+        Assert.Contains("1 buckets are open with 20000 records", degraded.Description);
+        Assert.Contains("LogStream:Storage:MemoryBudgetBytes", degraded.Description);
         await host.StopAsync();
     }
 

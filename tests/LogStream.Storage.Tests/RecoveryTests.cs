@@ -136,6 +136,38 @@ public class RecoveryTests
     }
 
     [Fact]
+    public async Task BitRotInASealedBlockNobodyReadsIsFoundInTheBackgroundAndRepairedAway()
+    {
+        await using var harness = new StoreHarness(new StorageOptions { SealedBlockBytes = 4096, VerifyBytesPerSecond = 1024 * 1024 });
+        var store = await harness.OpenAsync();
+        var records = Enumerable.Range(0, 400).Select(i => Records.Make($"r{i:D3}", Records.Base.AddSeconds(i), message: $"random-ish text {i * 7919 % 1000}")).ToList();
+        await store.AppendAsync(records);
+        harness.Time.SetUtcNow(Records.Base.AddHours(2));
+        await store.RunMaintenanceAsync();
+        await store.DisposeAsync();
+        var file = Records.SegmentFile(harness.Path, ".sealed");
+        var bytes = await File.ReadAllBytesAsync(file);
+        bytes[300] ^= 0x04;
+        await File.WriteAllBytesAsync(file, bytes);
+
+        // No query touches the bucket: maintenance's verification finds the damage within its byte budget.
+        store = await harness.OpenAsync();
+        Assert.Empty(harness.Observer.Corruptions);
+        harness.Time.Advance(TimeSpan.FromSeconds(30));
+        var found = await store.RunMaintenanceAsync();
+        Assert.True(found.VerifiedBytes > 0);
+        var report = Assert.Single(harness.Observer.Corruptions);
+        Assert.NotEmpty(report.LostIdHashes);
+
+        // The next pass rewrites the bucket without the block; the observers get leaves without those records.
+        harness.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, (await store.RunMaintenanceAsync()).Scrubbed);
+        var left = await store.ReadEverythingAsync();
+        Assert.Equal(400 - report.LostIdHashes.Count, left.Count);
+        Records.AssertSameLeaves(Records.LeavesOf(left), harness.Observer.Loaded.Last().Leaves);
+    }
+
+    [Fact]
     public async Task UnreadableSealedFileIsMovedAsideAndReported()
     {
         await using var harness = new StoreHarness();
