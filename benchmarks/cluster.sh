@@ -28,7 +28,7 @@ case "${1:-start}" in
     redis-server --port $((BASE + 280)) --bind 127.0.0.1 --save "" --appendonly no --dir "$DATA" --daemonize yes --pidfile "$DATA/redis.pid" >/dev/null
     started=$(date +%s%N)
     for i in $(seq 0 $((NODES - 1))); do
-      DOTNET_gcServer=1 nohup dotnet "$BIN/LogStream.Node.dll" \
+      DOTNET_gcServer="${DOTNET_gcServer:-1}" nohup dotnet "$BIN/LogStream.Node.dll" \
         --LogStream:NodeId=node-$i --LogStream:DataDirectory="$DATA/node-$i" \
         --ConnectionStrings:redis=127.0.0.1:$((BASE + 280)) --LogStream:Security:ClusterSecret=$SECRET \
         --Kestrel:Endpoints:Public:Url=http://127.0.0.1:$((BASE + i)) \

@@ -309,6 +309,22 @@ internal sealed class SealedSegment : Segment
         return false;
     }
 
+    /// <summary>Whether the id index lists this id hash (no block read; a damaged index answers yes).</summary>
+    public bool MayHold(ulong idHash, CorruptionSink corruption)
+    {
+        var found = new List<IdIndexEntry>();
+        try
+        {
+            _ids.Find(idHash, found);
+            return found.Count > 0;
+        }
+        catch (CorruptIndexException ex)
+        {
+            corruption(this, 0, 0, [], null, ex.Message);
+            return true;
+        }
+    }
+
     private bool BlockHolds(int block, ReadOnlySpan<byte> id, CorruptionSink corruption, BlockScratch scratch)
     {
         if (!scratch.Holds(this, block))

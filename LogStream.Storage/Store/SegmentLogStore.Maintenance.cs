@@ -33,15 +33,23 @@ public sealed partial class SegmentLogStore
         }
     }
 
-    /// <summary>Whether some record of the bucket may have one of these id hashes (no rewrite when none can).</summary>
-    private static bool MayHoldAny(Bucket bucket, IReadOnlySet<ulong> idHashes)
+    /// <summary>
+    /// Whether some record of the bucket may have one of these id hashes, so that asking to remove absent records costs
+    /// no rewrite: the id table, then the sealed id indexes (a page each; past a thousand hashes, assumed).
+    /// </summary>
+    private bool MayHoldAny(Bucket bucket, IReadOnlySet<ulong> idHashes)
     {
         foreach (var idHash in idHashes)
         {
             if (bucket.Open.MayContain(idHash))
                 return true;
         }
-        return Array.Exists(bucket.Segments, s => s.IsSealed);
+        var sealedSegments = SealedOf(bucket);
+        if (sealedSegments.Length == 0)
+            return false;
+        if (idHashes.Count > 1000)
+            return true;
+        return idHashes.Any(idHash => Array.Exists(sealedSegments, s => s.MayHold(idHash, _readCorruption)));
     }
 
     public async Task<bool> DropBucketAsync(BucketKey bucket, CancellationToken cancellationToken = default)
