@@ -24,6 +24,7 @@ public static class StorageInstrumentNames
     public const string RecordsRemoved = "logstream.storage.records_removed";
     public const string BlocksRead = "logstream.storage.blocks_read";
     public const string BlockBytesRead = "logstream.storage.block_read_bytes";
+    public const string IndexGrowthDuration = "logstream.storage.index_growth_duration";
     public const string VerifiedBytes = "logstream.storage.verified_bytes";
     public const string MemoryUsed = "logstream.memory.used";
 }

@@ -20,6 +20,7 @@ public sealed class StorageMetrics
     private readonly Counter<long> _blocksRead;
     private readonly Counter<long> _blockBytesRead;
     private readonly Counter<long> _verifiedBytes;
+    private readonly Histogram<double> _indexGrowth;
     private Func<(long Segments, long DiskBytes, long Records)>? _totals;
     private long _blocksReadTotal;
 
@@ -42,6 +43,9 @@ public sealed class StorageMetrics
         _recordsRemoved = meter.CreateCounter<long>(StorageInstrumentNames.RecordsRemoved, "{record}", "Records removed on request (chaos, repair tooling) or lost to corruption.");
         _blocksRead = meter.CreateCounter<long>(StorageInstrumentNames.BlocksRead, "{block}", "Blocks of sealed segments read and decompressed (queries, duplicate checks, repair).");
         _blockBytesRead = meter.CreateCounter<long>(StorageInstrumentNames.BlockBytesRead, "By", "Compressed bytes of sealed blocks read.");
+        _indexGrowth = meter.CreateHistogram<double>(StorageInstrumentNames.IndexGrowthDuration, "s",
+            "How long one growth of an open bucket's id table took (a chunk doubled or split): the longest its writers waited for it.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5] });
         _verifiedBytes = meter.CreateCounter<long>(StorageInstrumentNames.VerifiedBytes, "By", "Compressed bytes of sealed blocks checked against their CRC by background verification.");
         meter.CreateObservableGauge(StorageInstrumentNames.MemoryUsed, () => Ledger.Snapshot().Select(s => new Measurement<long>(s.Bytes, new KeyValuePair<string, object?>("structure", s.Structure))),
             "By", "Memory held by the node's long-lived structures, by structure (indexes, caches, Merkle trees).");
@@ -89,6 +93,8 @@ public sealed class StorageMetrics
         _recordsPerFsync.Record(records);
         _fsyncDuration.Record(duration.TotalSeconds);
     }
+
+    internal void IndexGrew(TimeSpan duration) => _indexGrowth.Record(duration.TotalSeconds);
 
     internal void Verified(long bytes)
     {

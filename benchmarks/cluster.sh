@@ -21,7 +21,9 @@ case "${1:-start}" in
     if [ "$1" = restart ] && [ ! -d "$DATA/node-0" ]; then echo "nothing to restart in $DATA" >&2; exit 2; fi
     if ls "$DATA"/node-*.pid >/dev/null 2>&1; then "$0" stop; fi
     if [ -z "$BIN" ]; then
-      dotnet build -c Release LogStream.Node -v q -nologo >/dev/null
+      build_log=$(mktemp)
+      dotnet build -c Release LogStream.Node -v q -nologo > "$build_log" 2>&1 || { cat "$build_log" >&2; rm -f "$build_log"; exit 1; }
+      rm -f "$build_log"
       BIN=LogStream.Node/bin/Release/net10.0
     fi
     if [ "$1" = start ]; then rm -rf "$DATA" && mkdir -p "$DATA"; fi

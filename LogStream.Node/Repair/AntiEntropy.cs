@@ -228,16 +228,23 @@ public sealed partial class AntiEntropy(
         // Exchange the digests under the settled nodes, then ship exactly what each side lacks. Records are named by id
         // hash; a pair (id hash, content hash) present on one side only is missing on the other, unless the other side
         // has that id hash with other content: a conflict (same id, other content), reported and left alone.
-        var digestsRequest = new DigestsRequest { Bucket = id, DeferBusy = deferBusy };
+        var digestsRequest = new DigestsRequest { Bucket = id, DeferBusy = deferBusy, ByIdHash = true };
         digestsRequest.Nodes.AddRange(settle);
         var digestsReply = await CallAsync(peer, "repair.digests", (c, o) => c.GetDigestsAsync(digestsRequest, o).ResponseAsync, cancellationToken);
         TreeBytes(tally, digestsRequest.CalculateSize() + digestsReply.CalculateSize());
         if (digestsReply.Busy && tally.Defer())
             return;
 
-        var theirDigests = digestsReply.Digests
-            .Select(d => new RecordDigest(d.IdHash != 0 || string.IsNullOrEmpty(d.Id) ? d.IdHash : RecordIdHash.Of(d.Id), d.ContentHash))
-            .ToHashSet();
+        // A peer of an older version names its records by id (no id hash): fetch those from it by id as well.
+        var theirIds = new Dictionary<ulong, string>();
+        var theirDigests = new HashSet<RecordDigest>();
+        foreach (var digest in digestsReply.Digests)
+        {
+            var idHash = digest.IdHash;
+            if (idHash == 0 && !string.IsNullOrEmpty(digest.Id))
+                theirIds[idHash = RecordIdHash.Of(digest.Id)] = digest.Id;
+            theirDigests.Add(new RecordDigest(idHash, digest.ContentHash));
+        }
         var myView = views.View(bucket, settle.Select(n => ((int)n.Level, n.Prefix)), stop);
         var mineDigests = new HashSet<RecordDigest>();
         foreach (var node in settle)
@@ -253,7 +260,7 @@ public sealed partial class AntiEntropy(
         if (conflicts > 0)
             LogConflicts(conflicts, bucket.Partition, peer.Id);
 
-        var (received, pullStopped) = await PullAsync(peer, id, missingHere, stop, tally, cancellationToken);
+        var (received, pullStopped) = await PullAsync(peer, id, missingHere, theirIds, stop, tally, cancellationToken);
         var (sent, pushStopped) = pullStopped ? (0, true) : await PushAsync(peer, bucket, missingThere, stop, tally, cancellationToken);
         metrics.Shipped(sent, received);
         if (pullStopped || pushStopped)
@@ -301,7 +308,7 @@ public sealed partial class AntiEntropy(
     }
 
     /// <returns>Records received, and whether <paramref name="stop"/> ended the transfer early.</returns>
-    private async Task<(long Received, bool Stopped)> PullAsync(Member peer, BucketId id, List<ulong> idHashes, Func<bool> stop, Tally tally,
+    private async Task<(long Received, bool Stopped)> PullAsync(Member peer, BucketId id, List<ulong> idHashes, Dictionary<ulong, string> ids, Func<bool> stop, Tally tally,
         CancellationToken cancellationToken)
     {
         long received = 0;
@@ -314,6 +321,7 @@ public sealed partial class AntiEntropy(
             await _pacer.AcquireAsync(chunk.Length, cancellationToken);
             var request = new FetchRecordsRequest { Bucket = id };
             request.IdHashes.AddRange(chunk);
+            request.Ids.AddRange(chunk.Where(ids.ContainsKey).Select(h => ids[h]));
             var reply = await CallAsync(peer, "repair.fetch", (c, o) => c.FetchRecordsAsync(request, o).ResponseAsync, cancellationToken);
             TreeBytes(tally, request.CalculateSize());
             var bytes = reply.Records.Sum(r => (long)r.Length);

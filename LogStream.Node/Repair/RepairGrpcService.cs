@@ -52,7 +52,7 @@ public sealed class RepairGrpcService(
         scheduler.RunAsync(() => Digests(request), context.CancellationToken);
 
     private DigestsReply Digests(DigestsRequest request) =>
-        FromView(request.Bucket, request.DeferBusy, request.Nodes.Select(node => ((int)node.Level, node.Prefix)), view =>
+        !request.ByIdHash ? new DigestsReply { Busy = true } : FromView(request.Bucket, request.DeferBusy, request.Nodes.Select(node => ((int)node.Level, node.Prefix)), view =>
         {
             var reply = new DigestsReply();
             foreach (var node in request.Nodes)

@@ -19,14 +19,17 @@ internal sealed class IdTable
     private const int MaxDepth = 20;
 
     private readonly Func<int, ulong> _hashOf;
+    private readonly Action<TimeSpan>? _grew;
     private Chunk[] _directory;
     private int _globalDepth;
     private long _bytes;
 
     /// <param name="hashOf">The id hash of a record ordinal already added.</param>
-    public IdTable(Func<int, ulong> hashOf)
+    /// <param name="grew">Told how long each growth (a chunk doubled or split) took: the longest a writer waited for it.</param>
+    public IdTable(Func<int, ulong> hashOf, Action<TimeSpan>? grew = null)
     {
         _hashOf = hashOf;
+        _grew = grew;
         _directory = [NewChunk(MinChunkSlots, 0)];
         _bytes += IntPtr.Size;
     }
@@ -45,7 +48,9 @@ internal sealed class IdTable
         var chunk = ChunkFor(hash);
         if (chunk.Count + 1 > chunk.Slots.Length / 4 * 3)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             MakeRoom(chunk, hash);
+            _grew?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             chunk = ChunkFor(hash);
         }
         Insert(chunk, hash, ordinal);

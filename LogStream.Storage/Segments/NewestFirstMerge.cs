@@ -37,10 +37,14 @@ internal static class NewestFirstMerge
         var queue = new PriorityQueue<Source, Key>(segments.Count, NewestFirst.Instance);
         foreach (var (segment, count, maxTicks) in segments)
             queue.Enqueue(new Source(segment, count), new Key(maxTicks, true, null, segment.Header.Partition));
+        // The source whose record was just yielded is out of the queue: a consumer that stops there (a limit) must
+        // still have it disposed, or its read buffer never goes back to the pool.
+        Source? current = null;
         try
         {
             while (queue.TryDequeue(out var source, out _))
             {
+                current = source;
                 if (source.Enumerator is null)
                 {
                     source.Enumerator = (source.Segment is LogSegment log && source.Count >= 0
@@ -50,6 +54,7 @@ internal static class NewestFirstMerge
                         queue.Enqueue(source, new Key(source.Enumerator.Current.Ticks, false, source.Enumerator.Current.Id, source.Segment.Header.Partition));
                     else
                         source.Enumerator.Dispose();
+                    current = null;
                     continue;
                 }
 
@@ -58,10 +63,12 @@ internal static class NewestFirstMerge
                     queue.Enqueue(source, new Key(source.Enumerator.Current.Ticks, false, source.Enumerator.Current.Id, source.Segment.Header.Partition));
                 else
                     source.Enumerator.Dispose();
+                current = null;
             }
         }
         finally
         {
+            current?.Enumerator?.Dispose();
             while (queue.TryDequeue(out var source, out _))
                 source.Enumerator?.Dispose();
         }
@@ -78,6 +85,7 @@ internal static class NewestFirstMerge
         }
         var queue = new PriorityQueue<IEnumerator<Entry>, (long Ticks, string Id)>(
             Comparer<(long Ticks, string Id)>.Create(static (a, b) => a.Ticks != b.Ticks ? a.Ticks.CompareTo(b.Ticks) : string.CompareOrdinal(a.Id, b.Id)));
+        IEnumerator<Entry>? current = null;
         try
         {
             foreach (var segment in segments)
@@ -90,15 +98,18 @@ internal static class NewestFirstMerge
             }
             while (queue.TryDequeue(out var enumerator, out _))
             {
+                current = enumerator;
                 yield return enumerator.Current;
                 if (enumerator.MoveNext())
                     queue.Enqueue(enumerator, (enumerator.Current.Ticks, enumerator.Current.Id));
                 else
                     enumerator.Dispose();
+                current = null;
             }
         }
         finally
         {
+            current?.Dispose();
             while (queue.TryDequeue(out var enumerator, out _))
                 enumerator.Dispose();
         }

@@ -106,8 +106,10 @@ internal static class SealedFormat
                 BinaryPrimitives.ReadInt32LittleEndian(footer[28..]), BinaryPrimitives.ReadInt64LittleEndian(footer[32..]),
                 BinaryPrimitives.ReadInt32LittleEndian(footer[40..]), BinaryPrimitives.ReadInt64LittleEndian(footer[44..]),
                 BinaryPrimitives.ReadInt32LittleEndian(footer[52..]), BinaryPrimitives.ReadUInt32LittleEndian(footer[56..]));
-            var pages = value.Records == 0 ? 0 : (value.Records + value.EntriesPerPage - 1) / value.EntriesPerPage;
-            if (value.BlockIndexOffset < headerLength || value.BlockIndexLength < 8 || value.Records < 0 || value.EntriesPerPage <= 0
+            if (value.EntriesPerPage != SealedFormat.EntriesPerPage || value.Records < 0)
+                throw new InvalidDataException("Sealed segment footer fields out of range.");
+            var pages = (value.Records + value.EntriesPerPage - 1) / value.EntriesPerPage;
+            if (value.BlockIndexOffset < headerLength || value.BlockIndexLength < 8
                 || value.IdIndexOffset != value.BlockIndexOffset + value.BlockIndexLength
                 || value.FencesOffset != value.IdIndexOffset + value.Records * IdIndexEntry.Bytes
                 || value.FencesLength != pages * FenceBytes

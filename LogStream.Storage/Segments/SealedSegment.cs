@@ -41,7 +41,8 @@ internal sealed class SealedSegment : Segment
 
     private readonly BlockInfo[] _blocks;
     private readonly string[] _sources;
-    private readonly SealedIdIndex _ids;
+    private readonly object _indexGate = new();
+    private volatile SealedIdIndex _ids;
     private readonly SegmentContext _context;
     private readonly ConcurrentDictionary<int, byte> _badBlocks = new();
 
@@ -247,36 +248,82 @@ internal sealed class SealedSegment : Segment
         }
     }
 
-    /// <summary>Which blocks hold records with these id hashes (all blocks when the index cannot tell).</summary>
-    private bool[] BlocksHolding(IReadOnlySet<ulong> idHashes, CorruptionSink corruption)
+    /// <summary>Which blocks hold records with these id hashes.</summary>
+    private bool[] BlocksHolding(IReadOnlySet<ulong> idHashes, CorruptionSink corruption) => WithIndex(ids =>
     {
         var blocks = new bool[_blocks.Length];
-        try
+        // Many hashes: one pass over the whole index beats a page read per hash.
+        if (idHashes.Count * (long)SealedFormat.EntriesPerPage > RecordCount / 4)
         {
-            // Many hashes: one pass over the whole index beats a page read per hash.
-            if (idHashes.Count * (long)SealedFormat.EntriesPerPage > RecordCount / 4)
+            foreach (var entry in ids.Scan(null))
             {
-                foreach (var entry in _ids.Scan(null))
-                {
-                    if (idHashes.Contains(entry.IdHash))
-                        blocks[entry.Block] = true;
-                }
-            }
-            else
-            {
-                var found = new List<IdIndexEntry>();
-                foreach (var idHash in idHashes)
-                    _ids.Find(idHash, found);
-                foreach (var entry in found)
+                if (idHashes.Contains(entry.IdHash))
                     blocks[entry.Block] = true;
             }
         }
-        catch (CorruptIndexException ex)
+        else
         {
-            corruption(this, 0, 0, [], null, ex.Message);
-            Array.Fill(blocks, true);
+            var found = new List<IdIndexEntry>();
+            foreach (var idHash in idHashes)
+                ids.Find(idHash, found);
+            foreach (var entry in found)
+                blocks[entry.Block] = true;
         }
         return blocks;
+    }, corruption);
+
+    /// <summary>
+    /// Runs a query on the id index. A damaged page or fence table is reported once (the bucket is then rewritten at
+    /// the next maintenance) and, until then, the segment answers from an index built once from its blocks: a lookup
+    /// never falls back to reading every block again.
+    /// </summary>
+    private T WithIndex<T>(Func<SealedIdIndex, T> query, CorruptionSink corruption)
+    {
+        try
+        {
+            return query(_ids);
+        }
+        catch (CorruptIndexException ex)
+        {
+            return query(IndexFromBlocks(ex, corruption));
+        }
+    }
+
+    private SealedIdIndex IndexFromBlocks(CorruptIndexException failure, CorruptionSink corruption)
+    {
+        lock (_indexGate)
+        {
+            if (_ids is MemoryIdIndex rebuilt)
+                return rebuilt;
+            corruption(this, 0, 0, [], null, failure.Message + " (answering from the blocks until the bucket is rewritten)");
+            var entries = new List<IdIndexEntry>((int)Math.Min(RecordCount, int.MaxValue));
+            var offsets = new List<int>(256);
+            for (var b = 0; b < _blocks.Length; b++)
+            {
+                var data = _badBlocks.ContainsKey(b) ? null : ReadBlock(b, corruption);
+                if (data is null)
+                    continue;
+                try
+                {
+                    ParseEntries(data, _blocks[b].RawLength, offsets);
+                    foreach (var packed in offsets)
+                    {
+                        var (start, length) = Unpack(packed, data);
+                        var payload = data.AsSpan(start, length);
+                        entries.Add(new IdIndexEntry(_context.IdHash(ReadId(payload)), LogRecordCodec.ComputeContentHash(payload), b));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(data);
+                }
+            }
+            var sorted = entries.ToArray();
+            Array.Sort(sorted);
+            var index = new MemoryIdIndex(sorted);
+            _ids = index;
+            return index;
+        }
     }
 
     /// <summary>
@@ -287,16 +334,12 @@ internal sealed class SealedSegment : Segment
     {
         var found = scratch.Found;
         found.Clear();
-        try
+        WithIndex(ids =>
         {
-            _ids.Find(idHash, found);
-        }
-        catch (CorruptIndexException ex)
-        {
-            corruption(this, 0, 0, [], null, ex.Message);
-            for (var b = 0; b < _blocks.Length; b++)
-                found.Add(new IdIndexEntry(idHash, 0, b));
-        }
+            found.Clear();
+            ids.Find(idHash, found);
+            return found.Count;
+        }, corruption);
         var previous = -1;
         foreach (var entry in found)
         {
@@ -313,16 +356,12 @@ internal sealed class SealedSegment : Segment
     public bool MayHold(ulong idHash, CorruptionSink corruption)
     {
         var found = new List<IdIndexEntry>();
-        try
+        return WithIndex(ids =>
         {
-            _ids.Find(idHash, found);
+            found.Clear();
+            ids.Find(idHash, found);
             return found.Count > 0;
-        }
-        catch (CorruptIndexException ex)
-        {
-            corruption(this, 0, 0, [], null, ex.Message);
-            return true;
-        }
+        }, corruption);
     }
 
     private bool BlockHolds(int block, ReadOnlySpan<byte> id, CorruptionSink corruption, BlockScratch scratch)
@@ -344,36 +383,8 @@ internal sealed class SealedSegment : Segment
         return false;
     }
 
-    public override IEnumerable<RecordDigest> Digests(Func<int, bool>? leafFilter, CorruptionSink corruption)
-    {
-        IEnumerator<IdIndexEntry> entries;
-        try
-        {
-            entries = _ids.Scan(leafFilter).GetEnumerator();
-        }
-        catch (CorruptIndexException ex)
-        {
-            corruption(this, 0, 0, [], null, ex.Message);
-            yield break;
-        }
-        using (entries)
-        {
-            while (true)
-            {
-                try
-                {
-                    if (!entries.MoveNext())
-                        yield break;
-                }
-                catch (CorruptIndexException ex)
-                {
-                    corruption(this, 0, 0, [], null, ex.Message);
-                    yield break;
-                }
-                yield return entries.Current.ToDigest();
-            }
-        }
-    }
+    public override IEnumerable<RecordDigest> Digests(Func<int, bool>? leafFilter, CorruptionSink corruption) =>
+        WithIndex(ids => ids.Scan(leafFilter).Select(entry => entry.ToDigest()).ToList(), corruption);
 
     public override long Count(RecordFilter filter, CorruptionSink corruption)
     {
@@ -422,20 +433,15 @@ internal sealed class SealedSegment : Segment
     /// <summary>The id hashes of a damaged block's records, from the id index (for the corruption report).</summary>
     private List<ulong> LostIn(int block)
     {
-        var lost = new List<ulong>();
         try
         {
-            foreach (var entry in _ids.Scan(null))
-            {
-                if (entry.Block == block)
-                    lost.Add(entry.IdHash);
-            }
+            return _ids.Scan(null).Where(entry => entry.Block == block).Select(entry => entry.IdHash).ToList();
         }
         catch (CorruptIndexException)
         {
             // The Merkle comparison finds what the report cannot name.
+            return [];
         }
-        return lost;
     }
 
     /// <summary>-1: no source filter; -2: the source is absent from this segment; else its index.</summary>

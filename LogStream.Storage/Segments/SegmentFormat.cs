@@ -75,8 +75,10 @@ internal sealed record SegmentHeader(SegmentKind Kind, long BucketTicks, long Wi
         var partitionLength = BinaryPrimitives.ReadUInt16LittleEndian(buffer[32..]);
         if (partitionLength > MaxPartitionBytes)
             return ReadStatus.BadChecksum;
+        // The fixed part was written, so this file was meant to be a segment: a partition key running past the end is
+        // damage (moved aside, reported), not a header that never became durable (deleted).
         if (read < FixedBytes + partitionLength + 4)
-            return ReadStatus.TooShort;
+            return ReadStatus.BadChecksum;
         var expected = BinaryPrimitives.ReadUInt32LittleEndian(buffer[(FixedBytes + partitionLength)..]);
         if (Crc32C.Compute(buffer[..(FixedBytes + partitionLength)]) != expected)
             return ReadStatus.BadChecksum;

@@ -9,7 +9,11 @@ internal sealed class OpenIndex
 {
     private readonly List<LogSegment> _segments = [];
     private readonly List<int> _bases = [];
+    private readonly Action<TimeSpan>? _grew;
     private IdTable? _table;
+
+    /// <param name="grew">Told how long each growth of the id table took (<see cref="StorageMetrics"/>).</param>
+    public OpenIndex(Action<TimeSpan>? grew = null) => _grew = grew;
     private byte[]? _idBuffer;
     private byte[]? _otherIdBuffer;
 
@@ -54,7 +58,7 @@ internal sealed class OpenIndex
     public void Add(int index, ulong idHash) => Table.Add(idHash, _bases[^1] + index);
 
     /// <summary>Created with the first record: a sealed bucket's empty index holds nothing.</summary>
-    private IdTable Table => _table ??= new IdTable(HashOf);
+    private IdTable Table => _table ??= new IdTable(HashOf, _grew);
 
     /// <summary>
     /// Indexes record <paramref name="index"/> of the last tracked segment as recovery finds it; false (not indexed)

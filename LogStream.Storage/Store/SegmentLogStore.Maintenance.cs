@@ -18,12 +18,15 @@ public sealed partial class SegmentLogStore
                 return [];
             ThrowIfFailed();
             var removed = new List<RecordDigest>();
-            Rewrite(state, remove, removed, seal: ShouldSealOnRewrite(state, _timeProvider.GetUtcNow()));
+            var leavesReplaced = Rewrite(state, remove, removed, seal: ShouldSealOnRewrite(state, _timeProvider.GetUtcNow()));
             if (removed.Count == 0)
                 return [];
             _metrics.RecordsRemoved(removed.Count);
             var array = removed.ToArray();
-            Notify(o => o.OnRemoved(state.Key, array));
+            // When the rewrite also lost records, the observers already got the bucket's new leaves, which leave the
+            // removed records out too: telling them again would put them back.
+            if (!leavesReplaced)
+                Notify(o => o.OnRemoved(state.Key, array));
             LogRemoved(removed.Count, state.Key.Partition, state.Key.Bucket);
             return removed;
         }
@@ -77,15 +80,17 @@ public sealed partial class SegmentLogStore
                 System.IO.Directory.Delete(doomed, recursive: true);
                 TryDeleteEmptyDirectory(partitionDirectory);
             }
-            foreach (var segment in state.Segments)
+            // Readers that meet a retired segment take the bucket's segments again: publish the empty set first.
+            var segments = state.Segments;
+            state.Segments = [];
+            state.Active = null;
+            foreach (var segment in segments)
             {
                 if (Path.GetDirectoryName(segment.Path) != state.Directory)
                     TryDelete(segment.Path);
                 segment.Retire();
             }
-            state.Segments = [];
-            state.Active = null;
-            state.Open = new OpenIndex();
+            state.Open = NewOpenIndex();
             Notify(o => o.OnBucketDropped(bucket));
             LogDropped(bucket.Partition, bucket.Bucket);
             return true;
@@ -134,7 +139,19 @@ public sealed partial class SegmentLogStore
                 if (!scrub && !migrate && !due)
                     continue;
                 ThrowIfFailed();
-                Rewrite(bucket, remove: null, removed: null, seal: due || migrate || ShouldSealOnRewrite(bucket, now));
+                try
+                {
+                    Rewrite(bucket, remove: null, removed: null, seal: due || migrate || ShouldSealOnRewrite(bucket, now));
+                }
+                catch
+                {
+                    // Tried again at the next tick (a full disk, say): a damaged block must not stay counted and unread.
+                    if (scrub)
+                        _needsScrub.TryAdd(bucket.Key, 0);
+                    if (migrate)
+                        _needsMigration.TryAdd(bucket.Key, 0);
+                    throw;
+                }
                 if (due)
                 {
                     _metrics.BucketSealed();
@@ -260,7 +277,8 @@ public sealed partial class SegmentLogStore
     /// its header that it replaces every older sequence, so recovery deletes leftovers of an interrupted rewrite.
     /// Records unreadable now (corruption) are lost: the observers are given the bucket's new leaves. Caller holds the gate.
     /// </summary>
-    private void Rewrite(Bucket bucket, IReadOnlySet<ulong>? remove, List<RecordDigest>? removed, bool seal)
+    /// <returns>Whether records were lost and the observers were given the bucket's new leaves.</returns>
+    private bool Rewrite(Bucket bucket, IReadOnlySet<ulong>? remove, List<RecordDigest>? removed, bool seal)
     {
         var inputs = bucket.Segments;
         var expected = bucket.Records;
@@ -300,6 +318,14 @@ public sealed partial class SegmentLogStore
             }
             emitted = output.RecordCount;
         }
+        catch
+        {
+            // The new file may be in place already (a failure after its rename): it replaces every older sequence, so
+            // nothing may be appended to the old active segment any more; the next append opens a newer one.
+            if (bucket.Active is { } stale)
+                stale.Writable = false;
+            throw;
+        }
         finally
         {
             held.ForEach(s => s.Release());
@@ -309,7 +335,7 @@ public sealed partial class SegmentLogStore
         if (bucket.Active is { } active)
             active.Writable = false;
         bucket.Active = output as LogSegment;
-        var open = new OpenIndex();
+        var open = NewOpenIndex();
         if (bucket.Active is { } log)
         {
             log.Writable = true;
@@ -336,6 +362,7 @@ public sealed partial class SegmentLogStore
             _metrics.RecordsRemoved((int)Math.Min(lost, int.MaxValue));
             LogLostRecords(lost, bucket.Key.Partition, bucket.Key.Bucket);
         }
+        return lost > 0 && _open;
 
         // Adjacent equal (timestamp, id): the same record twice (merge order puts copies together); removed ones skipped.
         IEnumerable<Entry> Kept(IEnumerable<Entry> merged)

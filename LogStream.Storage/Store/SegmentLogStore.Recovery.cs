@@ -4,9 +4,17 @@ namespace LogStream.Storage;
 
 public sealed partial class SegmentLogStore
 {
-    private async Task RecoverBucketDirectoryAsync(string bucketDirectory, RecoveryReport report)
+    /// <summary>A segment file found at start-up, its header read and its handle open.</summary>
+    private sealed record SegmentFile(string Path, SegmentHeader Header, SafeFileHandle Handle, long Length);
+
+    /// <summary>
+    /// The segment files of one bucket folder with a readable header. Unfinished rewrites (<c>.tmp</c>) are deleted, a
+    /// file too short to hold even the fixed header (created, never made durable) is deleted, anything else unreadable
+    /// is moved aside.
+    /// </summary>
+    private List<SegmentFile> ScanBucketDirectory(string bucketDirectory, RecoveryReport report)
     {
-        var files = new List<(string Path, SegmentHeader Header, SafeFileHandle Handle, long Length)>();
+        var files = new List<SegmentFile>();
         foreach (var path in System.IO.Directory.EnumerateFiles(bucketDirectory))
         {
             var name = Path.GetFileName(path);
@@ -22,7 +30,7 @@ public sealed partial class SegmentLogStore
             var status = SegmentHeader.TryRead(handle, length, out var header);
             if (status == SegmentHeader.ReadStatus.Ok)
             {
-                files.Add((path, header!, handle, length));
+                files.Add(new SegmentFile(path, header!, handle, length));
                 continue;
             }
             handle.Dispose();
@@ -37,16 +45,14 @@ public sealed partial class SegmentLogStore
                 Quarantine(path, $"unreadable header ({status})", report, bucket: null);
             }
         }
+        return files;
+    }
 
-        if (files.Count == 0)
+    /// <summary>Opens every segment of one bucket (from whatever folders they were found in) and indexes its log segments.</summary>
+    private async Task RecoverBucketAsync(IReadOnlyList<SegmentFile> group, RecoveryReport report)
+    {
         {
-            TryDeleteEmptyDirectory(bucketDirectory);
-            return;
-        }
-
-        foreach (var group in files.GroupBy(f => (f.Header.Partition, f.Header.BucketTicks)))
-        {
-            var first = group.First().Header;
+            var first = group[0].Header;
             var key = new BucketKey(first.Partition, UnixTicks.ToDateTimeOffset(first.BucketTicks));
             var bucket = _buckets.GetOrAdd(key, k => NewBucket(k, first.WidthTicks));
             // Newest first: a segment that opens declares which older ones it replaced; one that does not open (moved
@@ -72,6 +78,9 @@ public sealed partial class SegmentLogStore
                 {
                     var result = new LogRecoveryResult();
                     segment = LogSegment.Recover(file.Path, file.Header, file.Handle, file.Length, result, _context);
+                    // Frames a crashed process wrote may still be only in the page cache: make them durable before a
+                    // retry of one of them is answered "already present".
+                    segment.Flush();
                     leaves = result.Leaves;
                     if (result.TruncatedAt >= 0)
                     {
@@ -94,8 +103,9 @@ public sealed partial class SegmentLogStore
                             report.ToMigrate++;
                         }
                     }
-                    catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
+                    catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or ArithmeticException or IndexOutOfRangeException)
                     {
+                        // Whatever damaged bytes make of the parser, the file is unusable: moved aside, never a crash.
                         file.Handle.Dispose();
                         Quarantine(file.Path, ex.Message, report, key);
                         continue;
@@ -147,7 +157,7 @@ public sealed partial class SegmentLogStore
     /// </summary>
     private bool IndexRecovered(Bucket bucket, Segment[] segments)
     {
-        var open = new OpenIndex();
+        var open = NewOpenIndex();
         var unique = true;
         var sealedSegments = segments.OfType<SealedSegment>().ToArray();
         var idBuffer = sealedSegments.Length > 0 ? LogSegment.NewIdBuffer() : null;

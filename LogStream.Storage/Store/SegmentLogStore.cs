@@ -81,6 +81,10 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                 return;
             System.IO.Directory.CreateDirectory(Directory);
             var report = new RecoveryReport();
+            // Files are grouped by the bucket their headers name, across folders: a bucket whose folder name changed
+            // (a long partition key, now cut and hashed) has files in its old folder and its new one.
+            var files = new List<SegmentFile>();
+            var partitionDirectories = new List<string>();
             foreach (var partitionDirectory in System.IO.Directory.EnumerateDirectories(Directory))
             {
                 if (Path.GetFileName(partitionDirectory).StartsWith(SegmentFormat.DroppingPrefix, StringComparison.Ordinal))
@@ -88,10 +92,17 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
                     System.IO.Directory.Delete(partitionDirectory, recursive: true);
                     continue;
                 }
+                partitionDirectories.Add(partitionDirectory);
                 foreach (var bucketDirectory in System.IO.Directory.EnumerateDirectories(partitionDirectory))
-                    await RecoverBucketDirectoryAsync(bucketDirectory, report);
-                if (!System.IO.Directory.EnumerateFileSystemEntries(partitionDirectory).Any())
-                    System.IO.Directory.Delete(partitionDirectory);
+                    files.AddRange(ScanBucketDirectory(bucketDirectory, report));
+            }
+            foreach (var group in files.GroupBy(f => (f.Header.Partition, f.Header.BucketTicks)))
+                await RecoverBucketAsync([.. group], report);
+            foreach (var partitionDirectory in partitionDirectories)
+            {
+                foreach (var bucketDirectory in System.IO.Directory.EnumerateDirectories(partitionDirectory))
+                    TryDeleteEmptyDirectory(bucketDirectory);
+                TryDeleteEmptyDirectory(partitionDirectory);
             }
 
             foreach (var bucket in _buckets.Values)
@@ -142,8 +153,10 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
     {
         var ticks = UnixTicks.From(key.Bucket);
         var directory = Path.Combine(Directory, SegmentFormat.PartitionDirectoryName(key.Partition), SegmentFormat.BucketDirectoryName(ticks));
-        return new Bucket(key, ticks, widthTicks, directory);
+        return new Bucket(key, ticks, widthTicks, directory) { Open = NewOpenIndex() };
     }
+
+    private OpenIndex NewOpenIndex() => new(_metrics.IndexGrew);
 
     private void EnsureDirectory(Bucket bucket)
     {
@@ -266,10 +279,11 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         }
         foreach (var bucket in _buckets.Values)
         {
-            foreach (var segment in bucket.Segments)
-                segment.Retire();
+            var segments = bucket.Segments;
             bucket.Segments = [];
-            bucket.Open = new OpenIndex();
+            bucket.Open = NewOpenIndex();
+            foreach (var segment in segments)
+                segment.Retire();
         }
         _buckets.Clear();
         _stopping.Dispose();
