@@ -11,6 +11,7 @@
 # loaded in chunks of CHUNK records (LoadGen keeps a chunk's bodies in memory), so buckets close as the load moves on
 # and are sealed SEAL_GRACE after their last write.
 # Usage: TOTAL=50000000 STEP=10000000 CHUNK=5000000 DAYS=6.2 benchmarks/capacity-bench.sh
+#        ONLY_ROUNDS=1 benchmarks/capacity-bench.sh   (restart on the data a previous run left, then 2 and 3 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL="${TOTAL:-50000000}"
@@ -28,7 +29,7 @@ command -v dotnet-gcdump >/dev/null || dotnet tool install -g dotnet-gcdump >/de
 dotnet build -c Release benchmarks/LogStream.LoadGen -v q -nologo >/dev/null
 LG="dotnet benchmarks/LogStream.LoadGen/bin/Release/net10.0/LogStream.LoadGen.dll"
 OUT="${OUT:-$LOGSTREAM_BENCH_DATA-results}"
-rm -rf "$OUT" && mkdir -p "$OUT"
+mkdir -p "$OUT"
 
 pid_of() { cat "$LOGSTREAM_BENCH_DATA/node-$1.pid"; }
 metric() { curl -s "http://127.0.0.1:$((PORT + $1))/metrics" | awk -v m="$2" -v l="${3:-}" '$1 ~ "^"m"([{]|$)" && index($0, l) { s += $NF } END { printf "%.0f", s }'; }
@@ -78,35 +79,44 @@ load() { # up to $1 records in total
 }
 
 trap "benchmarks/cluster.sh stop >/dev/null" EXIT
-benchmarks/cluster.sh start | tee "$OUT/start.txt"
-echo "load: $(uptime)"
-sample empty
-load "$STEP"; wait_sealed; sleep 10
-sample "$STEP records"
-sample "$STEP records" gc
-load "$TOTAL"; wait_sealed; sleep 10
-sample "$TOTAL records"
-sample "$TOTAL records" gc
+if [ -z "${ONLY_ROUNDS:-}" ]; then
+  benchmarks/cluster.sh start | tee "$OUT/start.txt"
+  echo "load: $(uptime)"
+  sample empty
+  load "$STEP"; wait_sealed; sleep 10
+  sample "$STEP records"
+  sample "$STEP records" gc
+  load "$TOTAL"; wait_sealed; sleep 10
+  sample "$TOTAL records"
+  sample "$TOTAL records" gc
+fi
 
-echo "--- restart with $TOTAL records per node"
+echo "--- restart with the records stored"
 benchmarks/cluster.sh restart | tee "$OUT/restart.txt"
 sleep 5
 sample "after restart"
 $LG --nodes "$NODES" --records 0 --queries 400 --quiet | sed -n '/^Queries/,/^$/p' | tee "$OUT/queries.txt"
 sample "after queries"
 
-echo "--- one anti-entropy round, store in sync"
+echo "--- anti-entropy rounds on the in-sync store: CPU of the three nodes per round (minus an idle window as long)"
 cpu() { awk '{print $14 + $15}' "/proc/$(pid_of "$1")/stat"; }
-before=$(( $(cpu 0) + $(cpu 1) + $(cpu 2) ))
-start=$(date +%s.%N)
-curl -s -XPOST "http://127.0.0.1:$PORT/api/repair" | python3 -c '
+all_cpu() { echo $(( $(cpu 0) + $(cpu 1) + $(cpu 2) )); }
+ROUNDS="${ROUNDS:-10}"
+start=$(date +%s.%N); before=$(all_cpu)
+for _ in $(seq 1 "$ROUNDS"); do curl -s -XPOST "http://127.0.0.1:$PORT/api/repair" > "$OUT/round.json"; done
+end=$(date +%s.%N); after=$(all_cpu)
+window=$(echo "$end - $start" | bc -l)
+idle_before=$(all_cpu); sleep "$window"; idle_after=$(all_cpu)
+python3 - "$OUT/round.json" "$ROUNDS" "$window" "$before" "$after" "$idle_before" "$idle_after" "$(getconf CLK_TCK)" <<'PY' | tee "$OUT/round.txt"
 import json, sys
-r = json.load(sys.stdin)
+path, rounds, window, before, after, idle_before, idle_after, hz = sys.argv[1:]
+r = json.load(open(path))
+rounds, window, hz = int(rounds), float(window), int(hz)
+busy = (int(after) - int(before)) / hz
+idle = (int(idle_after) - int(idle_before)) / hz
 compared = sum(p["buckets_compared"] for p in r["peers"])
 differing = sum(p["buckets_differing"] for p in r["peers"])
-duration = r["duration_ms"]
-print(f"round: {duration:.0f} ms server side; buckets compared {compared}, differing {differing}")' | tee "$OUT/round.txt"
-end=$(date +%s.%N)
-after=$(( $(cpu 0) + $(cpu 1) + $(cpu 2) ))
-echo "round wall $(echo "$end - $start" | bc -l | cut -c1-5) s; CPU of the three nodes $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l | cut -c1-5) s" | tee -a "$OUT/round.txt"
+print(f"{rounds} rounds in {window:.2f} s (last: {r['duration_ms']:.0f} ms server side, {compared} buckets compared, {differing} differing); "
+      f"CPU of the three nodes {busy:.2f} s, idle window as long {idle:.2f} s: {(busy - idle) / rounds:.3f} CPU-s per round")
+PY
 echo "results in $OUT"

@@ -1,18 +1,19 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace LogStream.Storage;
 
 /// <summary>
 /// The id index of a bucket's log segments: 64-bit id hash → record ordinal, with no string and no object per record.
 /// Open addressing (linear probing) inside small chunks, and extendible hashing across them (a directory indexed by
-/// the top bits of the hash): a chunk grows by doubling up to <see cref="MaxChunkSlots"/> slots (~40 KiB), then
-/// splits in two, so growth allocates one small chunk at a time and never one huge array, and a lookup never waits
+/// the top bits of the hash): a chunk (native memory: the collector never copies or scans it) grows by doubling up
+/// to <see cref="MaxChunkSlots"/> slots (~40 KiB), then splits in two, so growth allocates one small chunk at a time and never one huge array, and a lookup never waits
 /// for a rehash of the whole table. A slot holds the ordinal (4 bytes) and an 8-bit tag of the hash (1 byte); the
-/// full hash is read from the record list (<see cref="IdTable(Func{int, ulong})"/>) only when the tag matches.
+/// full hash is read from the record list (<see cref="IdTable(Func{int, ulong}, Action{TimeSpan})"/>) only when the tag matches.
 /// A hash match is not an id match: callers confirm each candidate against the stored id bytes.
 /// Single-threaded: the owner serialises calls (the bucket's gate).
 /// </summary>
-internal sealed class IdTable
+internal sealed unsafe class IdTable : IDisposable
 {
     public const int MinChunkSlots = 64;
     public const int MaxChunkSlots = 8192;
@@ -46,7 +47,7 @@ internal sealed class IdTable
     public void Add(ulong hash, int ordinal)
     {
         var chunk = ChunkFor(hash);
-        if (chunk.Count + 1 > chunk.Slots.Length / 4 * 3)
+        if (chunk.Count + 1 > chunk.Length / 4 * 3)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             MakeRoom(chunk, hash);
@@ -61,7 +62,7 @@ internal sealed class IdTable
     public bool Remove(ulong hash, int ordinal)
     {
         var chunk = ChunkFor(hash);
-        var mask = chunk.Slots.Length - 1;
+        var mask = chunk.Length - 1;
         for (var i = (int)hash & mask; chunk.Slots[i] != 0; i = (i + 1) & mask)
         {
             if (chunk.Slots[i] == (uint)ordinal + 1)
@@ -74,13 +75,26 @@ internal sealed class IdTable
         return false;
     }
 
+    /// <summary>Frees the chunks (native memory). The owner calls it under the same lock as every other call.</summary>
+    public void Dispose()
+    {
+        foreach (var chunk in _directory.Distinct())
+        {
+            if (chunk.Slots != null)
+                chunk.Free();
+        }
+        _directory = [];
+        _bytes = 0;
+        Count = 0;
+    }
+
     private Chunk ChunkFor(ulong hash) => _directory[_globalDepth == 0 ? 0 : (int)(hash >> (64 - _globalDepth))];
 
     private static byte Tag(ulong hash) => (byte)(hash >> 32);
 
     private void Insert(Chunk chunk, ulong hash, int ordinal)
     {
-        var mask = chunk.Slots.Length - 1;
+        var mask = chunk.Length - 1;
         var i = (int)hash & mask;
         while (chunk.Slots[i] != 0)
             i = (i + 1) & mask;
@@ -92,7 +106,7 @@ internal sealed class IdTable
     /// <summary>Backward-shift deletion: later members of the probe run move up, so no tombstone is left.</summary>
     private void Delete(Chunk chunk, int hole)
     {
-        var mask = chunk.Slots.Length - 1;
+        var mask = chunk.Length - 1;
         var j = hole;
         while (true)
         {
@@ -115,8 +129,8 @@ internal sealed class IdTable
 
     private void MakeRoom(Chunk chunk, ulong hash)
     {
-        if (chunk.Slots.Length < MaxChunkSlots || chunk.Depth >= MaxDepth || !TrySplit(chunk))
-            Resize(chunk, chunk.Slots.Length * 2);
+        if (chunk.Length < MaxChunkSlots || chunk.Depth >= MaxDepth || !TrySplit(chunk))
+            Resize(chunk, chunk.Length * 2);
     }
 
     private void Resize(Chunk chunk, int slots)
@@ -124,9 +138,9 @@ internal sealed class IdTable
         var ordinals = Drain(chunk, out var count);
         try
         {
-            _bytes += (slots - chunk.Slots.Length) * 5L;
-            chunk.Slots = new uint[slots];
-            chunk.Tags = new byte[slots];
+            _bytes += (slots - chunk.Length) * 5L;
+            chunk.Free();
+            chunk.Allocate(slots);
             for (var k = 0; k < count; k++)
                 Insert(chunk, _hashOf(ordinals[k]), ordinals[k]);
         }
@@ -160,9 +174,8 @@ internal sealed class IdTable
                 _globalDepth++;
             }
             var depth = chunk.Depth + 1;
-            var sibling = NewChunk(chunk.Slots.Length, depth);
-            Array.Clear(chunk.Slots);
-            Array.Clear(chunk.Tags);
+            var sibling = NewChunk(chunk.Length, depth);
+            chunk.Clear();
             chunk.Count = 0;
             chunk.Depth = depth;
             for (var k = 0; k < count; k++)
@@ -190,7 +203,7 @@ internal sealed class IdTable
     {
         var ordinals = ArrayPool<int>.Shared.Rent(Math.Max(chunk.Count, 1));
         count = 0;
-        for (var i = 0; i < chunk.Slots.Length; i++)
+        for (var i = 0; i < chunk.Length; i++)
         {
             if (chunk.Slots[i] != 0)
                 ordinals[count++] = (int)chunk.Slots[i] - 1;
@@ -203,13 +216,35 @@ internal sealed class IdTable
     private Chunk NewChunk(int slots, int depth)
     {
         _bytes += slots * 5L + 48;
-        return new Chunk { Slots = new uint[slots], Tags = new byte[slots], Depth = depth };
+        var chunk = new Chunk { Depth = depth };
+        chunk.Allocate(slots);
+        return chunk;
     }
 
     internal sealed class Chunk
     {
-        public required uint[] Slots;
-        public required byte[] Tags;
+        /// <summary>In native memory (slots, then tags, one block): out of the garbage collector's way.</summary>
+        public uint* Slots;
+        public byte* Tags;
+        public int Length;
+
+        public void Allocate(int slots)
+        {
+            var block = (byte*)NativeMemory.AllocZeroed((nuint)slots * 5);
+            Slots = (uint*)block;
+            Tags = block + (nint)slots * 4;
+            Length = slots;
+        }
+
+        public void Clear() => NativeMemory.Clear(Slots, (nuint)Length * 5);
+
+        public void Free()
+        {
+            NativeMemory.Free(Slots);
+            Slots = null;
+            Tags = null;
+            Length = 0;
+        }
         public int Depth;
         public int Count;
     }
@@ -229,14 +264,14 @@ internal sealed class IdTable
             _chunk = chunk;
             _hash = hash;
             _tag = Tag(hash);
-            _next = (int)hash & (chunk.Slots.Length - 1);
+            _next = (int)hash & (chunk.Length - 1);
         }
 
         public int Current { get; private set; }
 
         public bool MoveNext()
         {
-            var mask = _chunk.Slots.Length - 1;
+            var mask = _chunk.Length - 1;
             while (true)
             {
                 var slot = _chunk.Slots[_next];

@@ -83,6 +83,13 @@ internal sealed class LogSegment : Segment
 
     public ref readonly RecordEntry EntryAt(int index) => ref _entries[index];
 
+    /// <summary>The last reference is gone (readers included): the entries' native pages go with the handle.</summary>
+    protected override void OnLastRelease()
+    {
+        _entries.Dispose();
+        base.OnLastRelease();
+    }
+
     /// <summary>Creates an empty segment: header written and durable, directory entry durable.</summary>
     public static LogSegment Create(string path, SegmentHeader header) =>
         new(path, header, DurableFiles.CreateWithHeader(path, header.ToBytes()), header.Length) { Writable = true };

@@ -231,6 +231,7 @@ internal sealed class SealedSegmentWriter : IDisposable
 
     public void Dispose()
     {
+        _entries.Dispose();
         _compressor.Dispose();
         ArrayPool<byte>.Shared.Return(_block);
         _block = [];

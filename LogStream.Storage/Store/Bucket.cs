@@ -29,8 +29,16 @@ internal sealed class Bucket(BucketKey key, long startTicks, long widthTicks, st
         set => Volatile.Write(ref _segments, value);
     }
 
-    /// <summary>The id index of the log segments, in their order. Under <see cref="Gate"/>.</summary>
-    public OpenIndex Open { get; set; } = new();
+    /// <summary>The id index of the log segments, in their order. Under <see cref="Gate"/>; replaced with <see cref="ReplaceOpen"/>.</summary>
+    public OpenIndex Open { get; private set; } = new();
+
+    /// <summary>Installs a new id index and frees the old one's native memory. Under <see cref="Gate"/>.</summary>
+    public void ReplaceOpen(OpenIndex open)
+    {
+        var old = Open;
+        Open = open;
+        old.Dispose();
+    }
 
     public LogSegment? Active { get; set; }
 

@@ -5,7 +5,7 @@ namespace LogStream.Storage;
 /// numbering the records of the log segments one after the other. A hash match is confirmed against the id bytes of
 /// the stored frame. Sealed segments answer for their own records. Under the bucket's gate.
 /// </summary>
-internal sealed class OpenIndex
+internal sealed class OpenIndex : IDisposable
 {
     private readonly List<LogSegment> _segments = [];
     private readonly List<int> _bases = [];
@@ -59,6 +59,13 @@ internal sealed class OpenIndex
 
     /// <summary>Created with the first record: a sealed bucket's empty index holds nothing.</summary>
     private IdTable Table => _table ??= new IdTable(HashOf, _grew);
+
+    /// <summary>Frees the id table's native memory; under the bucket's gate, like every other call.</summary>
+    public void Dispose()
+    {
+        _table?.Dispose();
+        _table = null;
+    }
 
     /// <summary>
     /// Indexes record <paramref name="index"/> of the last tracked segment as recovery finds it; false (not indexed)

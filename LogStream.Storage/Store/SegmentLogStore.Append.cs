@@ -106,6 +106,7 @@ public sealed partial class SegmentLogStore
     /// </summary>
     private long AppendLocked(Bucket bucket, int[] indexes, PendingFrame[] frames, byte[] buffer, AppendStatus[] statuses)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ThrowIfFailed();
         var fresh = new List<int>(indexes.Length);
         var bytes = 0;

@@ -14,6 +14,7 @@ public sealed partial class SegmentLogStore
         await state.Gate.WaitAsync(cancellationToken);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (state.Dropped || !MayHoldAny(state, remove))
                 return [];
             ThrowIfFailed();
@@ -90,7 +91,7 @@ public sealed partial class SegmentLogStore
                     TryDelete(segment.Path);
                 segment.Retire();
             }
-            state.Open = NewOpenIndex();
+            state.ReplaceOpen(NewOpenIndex());
             Notify(o => o.OnBucketDropped(bucket));
             LogDropped(bucket.Partition, bucket.Bucket);
             return true;
@@ -133,6 +134,7 @@ public sealed partial class SegmentLogStore
             await bucket.Gate.WaitAsync(cancellationToken);
             try
             {
+                ObjectDisposedException.ThrowIf(_disposed, this);
                 if (bucket.Dropped)
                     continue;
                 var due = IsDueForSealing(bucket, now);
@@ -343,7 +345,7 @@ public sealed partial class SegmentLogStore
             for (var i = 0; i < log.EntryCount; i++)
                 open.AddRecovered(i, log.EntryAt(i).IdHash);
         }
-        bucket.Open = open;
+        bucket.ReplaceOpen(open);
         foreach (var input in inputs)
         {
             TryDelete(input.Path);

@@ -183,7 +183,7 @@ public sealed partial class SegmentLogStore
                 }
             }
         }
-        bucket.Open = open;
+        bucket.ReplaceOpen(open);
         return unique;
     }
 

@@ -153,7 +153,9 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
     {
         var ticks = UnixTicks.From(key.Bucket);
         var directory = Path.Combine(Directory, SegmentFormat.PartitionDirectoryName(key.Partition), SegmentFormat.BucketDirectoryName(ticks));
-        return new Bucket(key, ticks, widthTicks, directory) { Open = NewOpenIndex() };
+        var bucket = new Bucket(key, ticks, widthTicks, directory);
+        bucket.ReplaceOpen(NewOpenIndex());
+        return bucket;
     }
 
     private OpenIndex NewOpenIndex() => new(_metrics.IndexGrew);
@@ -279,11 +281,22 @@ public sealed partial class SegmentLogStore : ILogStore, IAsyncDisposable, IDisp
         }
         foreach (var bucket in _buckets.Values)
         {
-            var segments = bucket.Segments;
-            bucket.Segments = [];
-            bucket.Open = NewOpenIndex();
-            foreach (var segment in segments)
-                segment.Retire();
+            // Under the gate: an append still running finishes first, and one still waiting finds the store disposed
+            // (the id table and the entries live in native memory, freed here).
+            await bucket.Gate.WaitAsync();
+            try
+            {
+                var segments = bucket.Segments;
+                bucket.Segments = [];
+                bucket.Active = null;
+                bucket.ReplaceOpen(new OpenIndex());
+                foreach (var segment in segments)
+                    segment.Retire();
+            }
+            finally
+            {
+                bucket.Gate.Release();
+            }
         }
         _buckets.Clear();
         _stopping.Dispose();

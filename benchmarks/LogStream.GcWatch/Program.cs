@@ -36,7 +36,7 @@ foreach (var watch in watches)
 await Task.Delay(TimeSpan.FromSeconds(seconds));
 foreach (var watch in watches)
     watch.Stop();
-Console.WriteLine($"{"pid",8} {"seconds",8} {"gen0",6} {"gen1",6} {"gen2",6} {"bgc",5} {"pauses",7} {"pause_s",9} {"pause_%",8} {"max_ms",8} {"p99_ms",8} {">50ms",6} {">10ms",6}");
+Console.WriteLine($"{"pid",8} {"seconds",8} {"gen0",6} {"gen1",6} {"gen2",6} {"bgc",5} {"pauses",7} {"pause_s",9} {"pause_%",8} {"max_ms",8} {"p99_ms",8} {">50ms",6} {">10ms",6} {"susp_ms",8}");
 foreach (var watch in watches)
     Console.WriteLine(watch.Summary());
 return 0;
@@ -44,9 +44,14 @@ return 0;
 internal sealed class Watch(int pid)
 {
     private readonly List<double> _pauses = [];
+    private readonly List<double> _suspensions = [];
+    private readonly List<string> _longest = [];
     private readonly int[] _generations = new int[3];
     private int _background;
     private double _suspendStart = -1;
+    private double _suspended = -1;
+    private int _lastDepth = -1;
+    private string _lastType = "";
     private EventPipeSession? _session;
     private Task? _reader;
     private readonly Stopwatch _clock = new();
@@ -60,16 +65,33 @@ internal sealed class Watch(int pid)
         _reader = Task.Run(() =>
         {
             using var source = new EventPipeEventSource(_session.EventStream);
-            source.Clr.GCSuspendEEStart += e => _suspendStart = e.TimeStampRelativeMSec;
+            source.Clr.GCSuspendEEStart += e =>
+            {
+                _suspendStart = e.TimeStampRelativeMSec;
+                _suspended = -1;
+                _lastDepth = -1;
+            };
+            source.Clr.GCSuspendEEStop += e => _suspended = e.TimeStampRelativeMSec;
             source.Clr.GCRestartEEStop += e =>
             {
                 if (_suspendStart >= 0)
+                {
+                    var pause = e.TimeStampRelativeMSec - _suspendStart;
+                    var suspension = _suspended >= 0 ? _suspended - _suspendStart : 0;
                     lock (_pauses)
-                        _pauses.Add(e.TimeStampRelativeMSec - _suspendStart);
+                    {
+                        _pauses.Add(pause);
+                        _suspensions.Add(suspension);
+                        if (pause > 50)
+                            _longest.Add(string.Create(CultureInfo.InvariantCulture, $"{pause:F0} ms (suspending {suspension:F0} ms, gen{_lastDepth} {_lastType}) at {e.TimeStampRelativeMSec / 1000:F0} s"));
+                    }
+                }
                 _suspendStart = -1;
             };
             source.Clr.GCStart += e =>
             {
+                _lastDepth = e.Depth;
+                _lastType = e.Type.ToString();
                 if (e.Type == GCType.BackgroundGC)
                     Interlocked.Increment(ref _background);
                 if (e.Depth is >= 0 and <= 2)
@@ -109,7 +131,15 @@ internal sealed class Watch(int pid)
         var watched = _clock.Elapsed.TotalSeconds;
         var p99 = pauses.Length == 0 ? 0 : pauses[Math.Min(pauses.Length - 1, (int)(pauses.Length * 0.99))];
         var max = pauses.Length == 0 ? 0 : pauses[^1];
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{pid,8} {watched,8:F0} {_generations[0],6} {_generations[1],6} {_generations[2],6} {_background,5} {pauses.Length,7} {total,9:F3} {100 * total / watched,8:F3} {max,8:F1} {p99,8:F1} {pauses.Count(p => p > 50),6} {pauses.Count(p => p > 10),6}");
+        double maxSuspension;
+        string[] longest;
+        lock (_pauses)
+        {
+            maxSuspension = _suspensions.Count == 0 ? 0 : _suspensions.Max();
+            longest = [.. _longest];
+        }
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"{pid,8} {watched,8:F0} {_generations[0],6} {_generations[1],6} {_generations[2],6} {_background,5} {pauses.Length,7} {total,9:F3} {100 * total / watched,8:F3} {max,8:F1} {p99,8:F1} {pauses.Count(p => p > 50),6} {pauses.Count(p => p > 10),6} {maxSuspension,8:F1}");
+        return longest.Length == 0 ? line : line + Environment.NewLine + string.Join(Environment.NewLine, longest.Select(l => "           pause over 50 ms: " + l));
     }
 }

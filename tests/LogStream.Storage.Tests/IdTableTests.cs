@@ -12,8 +12,10 @@ namespace LogStream.Storage.Tests;
 public class IdTableTests
 {
     /// <summary>Ids and their hashes, as the store's record list would hold them; the table is confirmed against the ids.</summary>
-    private sealed class IdRecords(Func<string, ulong> hash)
+    private sealed class IdRecords(Func<string, ulong> hash) : IDisposable
     {
+        public void Dispose() => Table.Dispose();
+
         private readonly List<string> _ids = [];
         private readonly List<ulong> _hashes = [];
 
@@ -59,7 +61,7 @@ public class IdTableTests
     public void ForcedHashCollisionsStillStoreEachDistinctIdOnceAndFindEveryId()
     {
         // Only four hash values for 3000 ids: every probe run is long and no split can separate them.
-        var records = new IdRecords(id => (ulong)(Encoding.UTF8.GetByteCount(id) % 4) * 0x9E3779B97F4A7C15UL);
+        using var records = new IdRecords(id => (ulong)(Encoding.UTF8.GetByteCount(id) % 4) * 0x9E3779B97F4A7C15UL);
         var ids = Enumerable.Range(0, 3000).Select(i => $"id-{i}-{new string('x', i % 7)}").ToList();
 
         Assert.All(ids, id => Assert.True(records.TryAdd(id), $"{id} is new"));
@@ -73,7 +75,7 @@ public class IdTableTests
     public void CollidingTopBitsGrowAChunkInsteadOfSplittingForever()
     {
         // Hashes equal in their top 40 bits: splits cannot separate them, so the chunk must grow (and stay correct).
-        var records = new IdRecords(id => (RealHash(id) & 0xFFFFFF) | 0xABCDEF0123000000UL);
+        using var records = new IdRecords(id => (RealHash(id) & 0xFFFFFF) | 0xABCDEF0123000000UL);
         var ids = Enumerable.Range(0, 20_000).Select(i => $"c{i}").ToList();
         foreach (var id in ids)
             Assert.True(records.TryAdd(id));
@@ -84,7 +86,7 @@ public class IdTableTests
     [Fact]
     public void GrowthSplitsChunksAndKeepsTheTableWithinAFewBytesPerRecord()
     {
-        var records = new IdRecords(RealHash);
+        using var records = new IdRecords(RealHash);
         const int count = 1_000_000;
         for (var i = 0; i < count; i++)
             Assert.True(records.TryAdd($"r{i}"));
@@ -98,7 +100,7 @@ public class IdTableTests
     [Fact]
     public void RemovedEntriesAreGoneAndTheRestStayFindable()
     {
-        var records = new IdRecords(id => RealHash(id) & 0xFFFF_0000_0000_00FFUL);
+        using var records = new IdRecords(id => RealHash(id) & 0xFFFF_0000_0000_00FFUL);
         var ids = Enumerable.Range(0, 5000).Select(i => $"x{i}").ToList();
         ids.ForEach(id => records.TryAdd(id));
 
@@ -122,7 +124,7 @@ public class IdTableTests
                 2 => id => RealHash(id) | 0xFFFF_FFFF_0000_0000UL,
                 _ => id => RealHash(id) & 0xFF00_0000_0000_00FFUL,
             };
-            var records = new IdRecords(hash);
+            using var records = new IdRecords(hash);
             var model = new HashSet<string>();
             foreach (var pick in picks)
             {
