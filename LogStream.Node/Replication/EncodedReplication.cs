@@ -67,12 +67,12 @@ namespace LogStream.Node.Replication
                 for (var k = 0; k < part.Count; k++)
                 {
                     var length = part.Batch.PayloadLengthAt(part.IndexAt(k));
-                    size += 1 + VarintSize((uint)length) + length;
+                    size += 1 + Varint.Size((uint)length) + length;
                 }
             }
             var senderBytes = Encoding.UTF8.GetByteCount(request.Sender);
             if (senderBytes > 0)
-                size += 1 + VarintSize((uint)senderBytes) + senderBytes;
+                size += 1 + Varint.Size((uint)senderBytes) + senderBytes;
             if (request.Handoff)
                 size += 2;
             context.SetPayloadLength(checked((int)size));
@@ -85,7 +85,7 @@ namespace LogStream.Node.Replication
                     var payload = part.Batch.PayloadAt(part.IndexAt(k));
                     var span = writer.GetSpan(1 + 5 + payload.Length);
                     span[0] = (byte)RecordsTag;
-                    var at = 1 + WriteVarint(span[1..], (uint)payload.Length);
+                    var at = 1 + Varint.Write(span[1..], (uint)payload.Length);
                     payload.CopyTo(span[at..]);
                     writer.Advance(at + payload.Length);
                 }
@@ -94,7 +94,7 @@ namespace LogStream.Node.Replication
             {
                 var span = writer.GetSpan(1 + 5 + senderBytes);
                 span[0] = (byte)SenderTag;
-                var at = 1 + WriteVarint(span[1..], (uint)senderBytes);
+                var at = 1 + Varint.Write(span[1..], (uint)senderBytes);
                 Encoding.UTF8.GetBytes(request.Sender, span[at..]);
                 writer.Advance(at + senderBytes);
             }
@@ -230,19 +230,6 @@ namespace LogStream.Node.Replication
             throw new InvalidDataException("A varint is longer than 10 bytes.");
         }
 
-        private static int VarintSize(uint value) => value < 1u << 7 ? 1 : value < 1u << 14 ? 2 : value < 1u << 21 ? 3 : value < 1u << 28 ? 4 : 5;
-
-        private static int WriteVarint(Span<byte> destination, uint value)
-        {
-            var i = 0;
-            while (value >= 0x80)
-            {
-                destination[i++] = (byte)(value | 0x80);
-                value >>= 7;
-            }
-            destination[i++] = (byte)value;
-            return i;
-        }
     }
 }
 

@@ -48,7 +48,17 @@ public sealed class EncodedBatch : IDisposable
     /// <summary>Bytes of one record's canonical encoding.</summary>
     public int PayloadLengthAt(int index) => _frames[CheckIndex(index)].PayloadLength;
 
-    public string IdAt(int index) => _frames[CheckIndex(index)].Id;
+    /// <summary>The record's id (made from its encoded bytes on first ask: a replica never needs it as a string).</summary>
+    public string IdAt(int index)
+    {
+        ref var frame = ref _frames[CheckIndex(index)];
+        if (frame.Id is null)
+        {
+            EncodedRecord.TryReadId(PayloadAt(index), out var id);
+            frame.Id = Encoding.UTF8.GetString(id);
+        }
+        return frame.Id;
+    }
 
     public string SourceAt(int index) => _frames[CheckIndex(index)].Source;
 
@@ -69,7 +79,7 @@ public sealed class EncodedBatch : IDisposable
     {
         ref readonly var frame = ref _frames[CheckIndex(index)];
         EncodedRecord.TryParse(PayloadAt(index), out var view);
-        return view.ToRecord(frame.Id);
+        return view.ToRecord(IdAt(index));
     }
 
     /// <summary>Encodes every record into a new batch.</summary>
@@ -121,9 +131,10 @@ public sealed class EncodedBatch : IDisposable
 
     /// <summary>
     /// Completes the record begun with <see cref="BeginRecord"/>: frame header (CRC), content hash, timestamp and level
-    /// read from the payload. The caller vouches that the payload is a canonical encoding with this id and source.
+    /// read from the payload. The caller vouches that the payload is a canonical encoding with this id (null: made from
+    /// the payload when asked for) and source.
     /// </summary>
-    public void CommitRecord(string id, string source)
+    public void CommitRecord(string? id, string source)
     {
         if (_pendingOffset < 0)
             throw new InvalidOperationException("No record was begun.");
@@ -171,10 +182,9 @@ public sealed class EncodedBatch : IDisposable
             Add(view.ToRecord());
             return true;
         }
-        var id = view.IdString();
         var source = SourceString(view.Source);
         encoded.CopyTo(BeginRecord(encoded.Length));
-        CommitRecord(id, source);
+        CommitRecord(null, source);
         return true;
     }
 

@@ -12,7 +12,8 @@ internal struct PendingFrame
     public int PayloadLength;
     public long Ticks;
     public LogSeverity Level;
-    public string Id;
+    /// <summary>Null until asked for (<see cref="EncodedBatch.IdAt"/>): received records never need it as a string.</summary>
+    public string? Id;
     public string Source;
     public ulong ContentHash;
 

@@ -220,7 +220,17 @@ internal sealed class SealedSegment : Segment
 
     public override IEnumerable<Entry> StorageOrder(IReadOnlySet<ulong>? idHashes, CorruptionSink corruption)
     {
-        var wanted = idHashes is null ? null : BlocksHolding(idHashes, corruption);
+        foreach (var (_, payload) in BlockRecords(idHashes is null ? null : BlocksHolding(idHashes, corruption), corruption))
+        {
+            var id = ReadId(payload.Span);
+            if (idHashes is null || idHashes.Contains(_context.IdHash(id)))
+                yield return new Entry(payload, EncodedRecord.ReadTicks(payload.Span), Encoding.UTF8.GetString(id));
+        }
+    }
+
+    /// <summary>Every record of the readable blocks (of those <paramref name="wanted"/> names), in block order; a payload is valid until the next.</summary>
+    private IEnumerable<(int Block, ReadOnlyMemory<byte> Payload)> BlockRecords(bool[]? wanted, CorruptionSink corruption)
+    {
         var offsets = new List<int>(256);
         for (var b = 0; b < _blocks.Length; b++)
         {
@@ -235,10 +245,7 @@ internal sealed class SealedSegment : Segment
                 foreach (var packed in offsets)
                 {
                     var (start, length) = Unpack(packed, data);
-                    var payload = data.AsMemory(start, length);
-                    var id = ReadId(payload.Span);
-                    if (idHashes is null || idHashes.Contains(_context.IdHash(id)))
-                        yield return new Entry(payload, EncodedRecord.ReadTicks(payload.Span), Encoding.UTF8.GetString(id));
+                    yield return (b, data.AsMemory(start, length));
                 }
             }
             finally
@@ -297,27 +304,8 @@ internal sealed class SealedSegment : Segment
                 return rebuilt;
             corruption(this, 0, 0, [], null, failure.Message + " (answering from the blocks until the bucket is rewritten)");
             var entries = new List<IdIndexEntry>((int)Math.Min(RecordCount, int.MaxValue));
-            var offsets = new List<int>(256);
-            for (var b = 0; b < _blocks.Length; b++)
-            {
-                var data = _badBlocks.ContainsKey(b) ? null : ReadBlock(b, corruption);
-                if (data is null)
-                    continue;
-                try
-                {
-                    ParseEntries(data, _blocks[b].RawLength, offsets);
-                    foreach (var packed in offsets)
-                    {
-                        var (start, length) = Unpack(packed, data);
-                        var payload = data.AsSpan(start, length);
-                        entries.Add(new IdIndexEntry(_context.IdHash(ReadId(payload)), LogRecordCodec.ComputeContentHash(payload), b));
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(data);
-                }
-            }
+            foreach (var (block, payload) in BlockRecords(null, corruption))
+                entries.Add(new IdIndexEntry(_context.IdHash(ReadId(payload.Span)), LogRecordCodec.ComputeContentHash(payload.Span), block));
             var sorted = entries.ToArray();
             Array.Sort(sorted);
             var index = new MemoryIdIndex(sorted);

@@ -39,7 +39,7 @@ public sealed partial class SegmentLogStore
                 throw new ArgumentOutOfRangeException(nameof(indexes), i, $"The batch holds {batch.Count} records.");
             ref readonly var frame = ref frames[i];
             if (frame.PayloadLength > _options.MaxRecordBytes)
-                throw new ArgumentException($"records[{k}] (id '{frame.Id}') encodes to {frame.PayloadLength} bytes, more than LogStream:Storage:MaxRecordBytes ({_options.MaxRecordBytes}).", "records");
+                throw new ArgumentException($"records[{k}] (id '{batch.IdAt(i)}') encodes to {frame.PayloadLength} bytes, more than LogStream:Storage:MaxRecordBytes ({_options.MaxRecordBytes}).", "records");
             var key = Partitioner.Place(frame.Source, frame.Ticks);
             var group = 0;
             while (group < groups.Count && groups[group].Key != key)
